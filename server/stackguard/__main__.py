@@ -1,0 +1,3 @@
+from stackguard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The guardrail engine: one ``ast`` tree per document version, one pass over
+it that dispatches each node to every enabled rule interested in its type.
+
+The walk is iterative (an explicit stack), so a 2,000-term ``+`` chain or a
+deeply nested expression that would overflow a recursive ``NodeVisitor`` is
+fine. While walking it links each node to its parent (``node.sg_parent``),
+which rules use for "which function/loop/handler am I in".
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..config import Settings
+from ..rules import Finding, Rule, RuleContext, select_rules
+from .source import ParseProblem, SourceFile
+from .suppress import Suppressions
+
+if TYPE_CHECKING:
+    from ..stack.model import StackProfile
+    from .index import WorkspaceIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    parse_problem: ParseProblem | None = None
+    # Rules that raised: reported once, never fatal.
+    rule_errors: list[str] = field(default_factory=list)
+
+
+def module_name(relative: str) -> str:
+    """``app/routers/items.py`` → ``app.routers.items``; packages drop ``__init__``."""
+    path = relative[:-3] if relative.endswith(".py") else relative
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if parts and parts[0] in ("src",):
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def is_excluded(relative: str, patterns: Iterable[str]) -> bool:
+    """``exclude`` globs: ``tests/**``, ``*/migrations/*``, or a bare folder name."""
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
+            return True
+        if "/" not in pattern and "*" not in pattern and pattern in relative.split("/")[:-1]:
+            return True
+        if pattern.endswith("/**") and (relative + "/").startswith(pattern[:-2]):
+            return True
+    return False
+
+
+class Engine:
+    """Runs the enabled rules over documents. Cheap to build; build a new one
+    when settings change."""
+
+    def __init__(self, settings: Settings, rules: Sequence[type[Rule]] | None = None) -> None:
+        self.settings = settings
+        self.rules = list(rules) if rules is not None else select_rules(settings.select, settings.ignore)
+
+    def check(
+        self,
+        source: SourceFile,
+        layer: str,
+        *,
+        profile: StackProfile | None = None,
+        index: WorkspaceIndex | None = None,
+        module: str | None = None,
+    ) -> CheckResult:
+        if source.tree is None:
+            return CheckResult(parse_problem=source.parse_problem)
+        ctx = RuleContext(
+            source,
+            layer,
+            self.settings,
+            profile=profile,
+            index=index,
+            module=module if module is not None else module_name(source.relative),
+        )
+        result = CheckResult()
+        active: list[Rule] = []
+        for rule_cls in self.rules:
+            try:
+                if rule_cls.applies_to(layer, ctx.frameworks):
+                    active.append(rule_cls(ctx))
+            except Exception as exc:  # a broken rule never takes the others down
+                result.rule_errors.append(f"{rule_cls.code}: {exc!r}")
+        if not active:
+            return result
+        dispatch: dict[type[ast.AST], list[Rule]] = {}
+        for rule in active:
+            for node_type in rule.node_types:
+                for concrete in _concrete_types(node_type):
+                    dispatch.setdefault(concrete, []).append(rule)
+        failed: set[str] = set()
+
+        def call(rule: Rule, method: str, *args: ast.AST) -> None:
+            if rule.code in failed:
+                return
+            try:
+                getattr(rule, method)(*args)
+            except Exception as exc:
+                failed.add(rule.code)
+                log.exception("rule %s failed on %s", rule.code, source.relative)
+                result.rule_errors.append(f"{rule.code}: {exc!r} in {source.relative}")
+
+        for rule in active:
+            call(rule, "begin")
+        self._walk(ctx.tree, dispatch, call)
+        for rule in active:
+            call(rule, "end")
+        suppressions = Suppressions.parse(source.text)
+        result.findings = sorted(
+            (
+                f
+                for f in ctx.findings
+                if f.code not in failed and not suppressions.is_suppressed(f.code, f.line)
+            ),
+            key=lambda f: (f.line, f.column, f.code),
+        )
+        return result
+
+    @staticmethod
+    def _walk(tree: ast.Module, dispatch: dict[type[ast.AST], list[Rule]], call) -> None:
+        iter_children = ast.iter_child_nodes
+        stack: list[ast.AST] = [tree]
+        pop, extend = stack.pop, stack.extend
+        while stack:
+            node = pop()
+            rules = dispatch.get(type(node))
+            if rules:
+                for rule in rules:
+                    call(rule, "visit", node)
+            children = list(iter_children(node))
+            for child in children:
+                child.sg_parent = node  # type: ignore[attr-defined]
+            children.reverse()
+            extend(children)
+
+
+def _concrete_types(node_type: type[ast.AST]) -> list[type[ast.AST]]:
+    """``ast.expr`` → every concrete expression class, so rules can ask for
+    abstract bases while dispatch stays a dict lookup on ``type(node)``."""
+    subclasses = node_type.__subclasses__()
+    if not subclasses:
+        return [node_type]
+    found = [node_type]
+    for sub in subclasses:
+        found.extend(_concrete_types(sub))
+    return found

@@ -1,0 +1,7 @@
+CREATE TABLE "Order" (
+    "id" SERIAL NOT NULL,
+    "customer" TEXT NOT NULL,
+    "total" DECIMAL(65,30) NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "Order_pkey" PRIMARY KEY ("id")
+);
