@@ -164,11 +164,7 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
 
 def _source_files(files: ProjectFiles, pattern: str) -> list[str]:
     """Project files, not vendored or test-data copies of other modules."""
-    return [
-        path
-        for path in files.glob(pattern)
-        if not path.startswith("vendor/") and "/vendor/" not in path and "testdata/" not in path
-    ]
+    return [path for path in files.glob(pattern) if not {"vendor", "testdata"} & set(path.split("/")[:-1])]
 
 
 def _migration_location(files: ProjectFiles, tool: str) -> dict[str, str]:
@@ -203,7 +199,9 @@ def _detect_net_http(files: ProjectFiles, profile: StackProfile) -> None:
             if line.lstrip().startswith("//"):
                 continue
             if call.search(line):
-                profile.add("frameworks", Fact("net/http", (Evidence(path, number, line.strip()[:200]),), {"stdlib": True}))
+                profile.add(
+                    "frameworks", Fact("net/http", (Evidence(path, number, line.strip()[:200]),), {"stdlib": True})
+                )
                 return
 
 

@@ -30,6 +30,7 @@ ARTIFACTS: dict[str, list[tuple[str, str, dict]]] = {
     "flyway-core": [("migrations", "flyway", {})],
     "liquibase-core": [("migrations", "liquibase", {})],
     "postgresql": [("databases", "postgresql", {})],
+    "r2dbc-postgresql": [("databases", "postgresql", {"r2dbc": True})],
     "mysql-connector-java": [("databases", "mysql", {})],
     "mysql-connector-j": [("databases", "mysql", {})],
     "mariadb-java-client": [("databases", "mysql", {"driver": "mariadb"})],
@@ -79,10 +80,14 @@ CATALOG_GROUP_NAME = re.compile(
     r"""\bgroup\s*=\s*["'](?P<group>[A-Za-z0-9_.\-]+)["']\s*,\s*name\s*=\s*["'](?P<artifact>[A-Za-z0-9_.\-]+)["']"""
 )
 POM_ARTIFACT = re.compile(r"<artifactId>\s*(?P<artifact>[A-Za-z0-9_.\-]+)\s*</artifactId>")
-KOTLIN_PLUGIN = re.compile(r"""\bkotlin\s*\(\s*["'](?:jvm|plugin\.spring|plugin\.jpa)["']\s*\)|org\.jetbrains\.kotlin""")
+KOTLIN_PLUGIN = re.compile(
+    r"""\bkotlin\s*\(\s*["'](?:jvm|plugin\.spring|plugin\.jpa)["']\s*\)|\bid\s*\(?\s*["']org\.jetbrains\.kotlin\.jvm["']"""
+)
 GRADLE_INCLUDE = re.compile(r"""^\s*include\s*\(?(?P<args>[^)\n]*)""", re.MULTILINE)
 FLYWAY_LOCATIONS = re.compile(r"""flyway\.locations\s*[=:]\s*(?:classpath:)?(?P<location>[\w/.\-]+)""")
-LIQUIBASE_CHANGELOG = re.compile(r"""(?:liquibase\.change-log\s*[=:]|change-log\s*:)\s*["']?(?:classpath:)?(?P<path>[\w/.\-]+)""")
+LIQUIBASE_CHANGELOG = re.compile(
+    r"""(?:liquibase\.change-log\s*[=:]|change-log\s*:)\s*["']?(?:classpath:)?(?P<path>[\w/.\-]+)"""
+)
 
 
 @dataclass(frozen=True)
@@ -109,19 +114,19 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
             found, uses_kotlin = _read_pom(files, pom)
             artifacts += found
             kotlin += uses_kotlin
-    for build in [*gradle_files, *_gradle_subprojects(files)]:
+    for build in [*gradle_files, *_gradle_subprojects(files, profile)]:
         _note_manifest(profile, build)
         text = files.read_text(build)
         if text is None:
             continue
         artifacts += _gradle_artifacts(build, text)
         plugins += _gradle_plugins(build, text)
-        found = line_of(text, KOTLIN_PLUGIN)
-        if found is not None:
-            kotlin.append(Evidence(build, found.line, found.text))
-        found = line_of(text, r"\buseJUnitPlatform\s*\(")
-        if found is not None:
-            junit_platform.append(Evidence(build, found.line, found.text))
+        plugin_line = line_of(text, KOTLIN_PLUGIN)
+        if plugin_line is not None:
+            kotlin.append(Evidence(build, plugin_line.line, plugin_line.text))
+        platform_line = line_of(text, r"\buseJUnitPlatform\s*\(")
+        if platform_line is not None:
+            junit_platform.append(Evidence(build, platform_line.line, platform_line.text))
     if gradle_files and files.exists(VERSION_CATALOG):
         text = files.read_text(VERSION_CATALOG)
         if text is not None:
@@ -141,7 +146,10 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
         if groups is not None and item.group and item.group not in groups:
             continue
         for category, name, detail in ARTIFACTS.get(item.artifact, []):
-            profile.add(category, Fact(name, (item.evidence,), {**detail, "artifact": f"{item.group}:{item.artifact}".lstrip(":")}))
+            profile.add(
+                category,
+                Fact(name, (item.evidence,), {**detail, "artifact": f"{item.group}:{item.artifact}".lstrip(":")}),
+            )
     for plugin, evidence in plugins:
         category, name = GRADLE_PLUGINS[plugin]
         profile.add(category, Fact(name, (evidence,), {"plugin": plugin}))
@@ -153,7 +161,9 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
     if has_pom:
         profile.add("package_managers", Fact("maven", (Evidence(POM),), {"wrapper": files.exists("mvnw")}))
     if gradle_files:
-        profile.add("package_managers", Fact("gradle", (Evidence(gradle_files[0]),), {"wrapper": files.exists("gradlew")}))
+        profile.add(
+            "package_managers", Fact("gradle", (Evidence(gradle_files[0]),), {"wrapper": files.exists("gradlew")})
+        )
 
     if profile.language is not None and profile.language.name in ("java", "kotlin"):
         _add_verify_steps(files, profile, has_pom, gradle_files)
@@ -186,7 +196,9 @@ def _read_pom(files: ProjectFiles, path: str) -> tuple[list[Artifact], list[Evid
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        files.problem(path, f"invalid XML: {exc}", line=line, column=column + 1 if line else 0)
+        # expat's message repeats the position with a 0-based column.
+        message = re.sub(r": line \d+, column \d+$", "", str(exc))
+        files.problem(path, f"invalid XML: {message}", line=line, column=column + 1 if line else 0)
         return _pom_artifacts_by_pattern(path, text), kotlin
     return _pom_artifacts(path, text, root), kotlin
 
@@ -251,7 +263,7 @@ def _maven_modules(files: ProjectFiles) -> list[str]:
     return modules
 
 
-def _gradle_subprojects(files: ProjectFiles) -> list[str]:
+def _gradle_subprojects(files: ProjectFiles, profile: StackProfile) -> list[str]:
     builds = []
     for settings in GRADLE_SETTINGS:
         if not files.exists(settings):
@@ -259,6 +271,7 @@ def _gradle_subprojects(files: ProjectFiles) -> list[str]:
         text = files.read_text(settings)
         if text is None:
             continue
+        _note_manifest(profile, settings)
         for include in GRADLE_INCLUDE.finditer(text):
             for name in re.findall(r"""["']:?([A-Za-z0-9_.\-:]+)["']""", include.group("args")):
                 folder = name.replace(":", "/").strip("/")
@@ -276,7 +289,9 @@ def _gradle_artifacts(path: str, text: str) -> list[Artifact]:
             continue
         for pattern in (GRADLE_COORDINATE, CATALOG_GROUP_NAME):
             for match in pattern.finditer(line):
-                found.append(Artifact(match.group("group"), match.group("artifact"), Evidence(path, number, line.strip()[:200])))
+                found.append(
+                    Artifact(match.group("group"), match.group("artifact"), Evidence(path, number, line.strip()[:200]))
+                )
     return found
 
 

@@ -135,6 +135,9 @@ class StackProfile:
     stack_file: str | None = None
     # Raw stackguard settings found in stack.yaml (``stackguard:`` key).
     stack_settings: dict[str, Any] = field(default_factory=dict)
+    # stack.yaml ``verify.raw_sql`` (patterns, include_glob, exclude_dirs): not a
+    # command to run but extra patterns for SG201 (kept apart from settings).
+    raw_sql: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     FACT_LISTS = (

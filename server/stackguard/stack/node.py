@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .files import ProjectFiles, line_of
 from .model import Evidence, Fact, StackProfile, VerifyStep
 
 MANIFEST = "package.json"
+JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+JSON_TYPE_NAMES[type(None)] = "null"
+# Package name → the line that declares it.
+DependencyEvidence = Callable[[str], Evidence]
 DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "peerDependencies")
 
 FRAMEWORKS = {"express": "express", "fastify": "fastify", "@nestjs/core": "nestjs", "koa": "koa", "hono": "hono"}
@@ -161,7 +166,8 @@ def _parse_manifest(files: ProjectFiles, text: str | None) -> dict[str, Any]:
         files.problem(MANIFEST, "JSON nested too deeply to read")
         return {}
     if not isinstance(data, dict):
-        files.problem(MANIFEST, f"expected a JSON object at the top level, found {type(data).__name__}", line=1, column=1)
+        found = JSON_TYPE_NAMES.get(type(data), type(data).__name__)
+        files.problem(MANIFEST, f"expected a JSON object at the top level, found {found}", line=1, column=1)
         return {}
     return data
 
@@ -213,7 +219,7 @@ def _key_pattern(name: str) -> str:
     return re.escape(f'"{name}"') + r"\s*:"
 
 
-def _detect_language(files: ProjectFiles, deps: dict[str, str], dep_evidence: Any) -> Fact:
+def _detect_language(files: ProjectFiles, deps: dict[str, str], dep_evidence: DependencyEvidence) -> Fact:
     evidence: list[Evidence] = []
     if files.exists("tsconfig.json"):
         evidence.append(Evidence("tsconfig.json"))
@@ -238,7 +244,7 @@ def _detect_orms(
     profile: StackProfile,
     manifest: dict[str, Any],
     deps: dict[str, str],
-    dep_evidence: Any,
+    dep_evidence: DependencyEvidence,
     lines: _ManifestLines,
 ) -> None:
     for package, name in ORMS.items():
@@ -258,14 +264,15 @@ def _detect_prisma(
 ) -> None:
     schema = "prisma/schema.prisma"
     config = manifest.get("prisma")
-    configured = isinstance(config, dict) and isinstance(config.get("schema"), str) and config["schema"].strip()
-    if configured:
-        raw = config["schema"].strip()
+    raw = config.get("schema") if isinstance(config, dict) else None
+    config_line: Evidence | None = None
+    if isinstance(raw, str) and raw.strip():
+        raw = raw.strip()
         schema = posixpath.normpath(raw.replace("\\", "/")).lstrip("/") if not raw.startswith("/") else raw
         config_line = lines.key("schema", "prisma")
         evidence.append(config_line)
     schema_files = _prisma_schema_files(files, schema)
-    if configured and not schema_files:
+    if config_line is not None and not schema_files:
         files.problem(
             MANIFEST,
             f'prisma schema "{schema}" (from "prisma.schema") not found',
@@ -296,7 +303,9 @@ def _detect_prisma(
         break
 
     schema_dir = schema if files.dir_exists(schema) else posixpath.dirname(schema)
-    for migrations in dict.fromkeys([posixpath.join(schema_dir, "migrations") if schema_dir else "migrations", "prisma/migrations"]):
+    for migrations in dict.fromkeys(
+        [posixpath.join(schema_dir, "migrations") if schema_dir else "migrations", "prisma/migrations"]
+    ):
         if files.dir_exists(migrations):
             profile.add("migrations", Fact("prisma-migrate", (Evidence(migrations + "/"),), {"location": migrations}))
             break
@@ -324,7 +333,9 @@ def _migration_folders(files: ProjectFiles) -> list[str]:
     return list(folders)
 
 
-def _detect_migrations(files: ProjectFiles, profile: StackProfile, deps: dict[str, str], dep_evidence: Any) -> None:
+def _detect_migrations(
+    files: ProjectFiles, profile: StackProfile, deps: dict[str, str], dep_evidence: DependencyEvidence
+) -> None:
     folders = _migration_folders(files)
     # The first tool the project declares owns a generic migrations/ folder;
     # two of them in one root is rare enough not to guess further.
@@ -341,13 +352,17 @@ def _detect_migrations(files: ProjectFiles, profile: StackProfile, deps: dict[st
         sequelizerc = [".sequelizerc"] if name == "sequelize" and files.exists(".sequelizerc") else []
         if folders:
             location = folders[0]
-            evidence = (dep_evidence(declared[0]), Evidence(location + "/"), *(Evidence(f) for f in knexfile + sequelizerc))
-            profile.add("migrations", Fact(name, tuple(sorted(set(evidence))), {"location": location}))
+            found = {
+                dep_evidence(declared[0]),
+                Evidence(location + "/"),
+                *(Evidence(f) for f in knexfile + sequelizerc),
+            }
+            profile.add("migrations", Fact(name, tuple(sorted(found)), {"location": location}))
             break
 
     if "drizzle-kit" in deps:
         location = "drizzle"
-        evidence = [dep_evidence("drizzle-kit")]
+        evidence: list[Evidence] = [dep_evidence("drizzle-kit")]
         for config in ("drizzle.config.ts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.json"):
             text = files.read_text(config) if files.exists(config) else None
             if text is None:
@@ -390,6 +405,8 @@ def _detect_test_script(profile: StackProfile, manifest: dict[str, Any], lines: 
             profile.add("test_runners", Fact(runner, (evidence,)))
     if re.search(r"\bnode\s+(?:[^|&;]*\s)?--test\b", script):
         profile.add("test_runners", Fact("node-test", (evidence,)))
+    if re.search(r"\bbun\s+test\b", script):
+        profile.add("test_runners", Fact("bun-test", (evidence,)))
     return evidence
 
 
@@ -419,7 +436,7 @@ def _add_verify_steps(
     deps: dict[str, str],
     package_manager: str,
     test_script: Evidence | None,
-    dep_evidence: Any,
+    dep_evidence: DependencyEvidence,
 ) -> None:
     if "typescript" in deps:
         _add_step(
@@ -428,10 +445,15 @@ def _add_verify_steps(
         )
     linters = {fact.name: fact for fact in profile.linters}
     if "eslint" in linters:
-        _add_step(profile, VerifyStep.from_cmd("lint", "npx eslint .", *linters["eslint"].evidence, skip_if_missing="npx"))
+        _add_step(
+            profile, VerifyStep.from_cmd("lint", "npx eslint .", *linters["eslint"].evidence, skip_if_missing="npx")
+        )
     elif "biome" in linters:
         _add_step(
-            profile, VerifyStep.from_cmd("lint", "npx @biomejs/biome check .", *linters["biome"].evidence, skip_if_missing="npx")
+            profile,
+            VerifyStep.from_cmd(
+                "lint", "npx @biomejs/biome check .", *linters["biome"].evidence, skip_if_missing="npx"
+            ),
         )
     if test_script is not None:
         # ``bun test`` is bun's own runner, not the project's test script.

@@ -116,13 +116,13 @@ ASYNC_SQLALCHEMY_DRIVERS = ("asyncpg", "aiosqlite")
 
 # --- code signals ---------------------------------------------------------------
 
-AIOHTTP_SERVER = re.compile(
-    r"\bweb\.(?:Application|RouteTableDef|run_app)\b"
-    r"|\baiohttp\.web\b"
-    r"|^\s*from\s+aiohttp\.web\s+import\b"
-    r"|^\s*from\s+aiohttp\s+import\s+(?:.*,\s*)?web\b",
+# aiohttp serves HTTP when a module imports aiohttp.web and builds an app
+# with it. The import is required: tornado also has `web.Application`.
+AIOHTTP_WEB_IMPORT = re.compile(
+    r"^\s*(?:from\s+aiohttp\s+import\s+(?:.*,\s*)?web\b|from\s+aiohttp\.web\s+import\b|import\s+aiohttp\.web\b)",
     re.MULTILINE,
 )
+AIOHTTP_APP = re.compile(r"\b(?:web\.)?(?:Application|RouteTableDef|run_app)\s*\(")
 ASYNC_SQLALCHEMY = re.compile(r"\b(?:create_async_engine|AsyncSession|async_sessionmaker)\b")
 SQLITE3_IMPORT = re.compile(r"^\s*(?:import\s+(?:[\w.]+\s*,\s*)*sqlite3\b|from\s+sqlite3\s+import\b)", re.MULTILINE)
 # `from unittest import mock` is how pytest suites mock; it is not unittest.
@@ -201,7 +201,8 @@ class Dependencies:
 class CodeSignals:
     """First line of each code signal (by path order); None when absent."""
 
-    aiohttp_server: Evidence | None = None
+    aiohttp_app: Evidence | None = None  # Application()/RouteTableDef()/run_app()
+    aiohttp_import: Evidence | None = None  # the aiohttp.web import
     async_sqlalchemy: Evidence | None = None
     sqlite3: Evidence | None = None
     unittest: Evidence | None = None
@@ -411,7 +412,11 @@ def _name_pattern(name: str) -> re.Pattern[str]:
 
 
 def _read_requirements(files: ProjectFiles, deps: Dependencies, manifests: PythonManifests) -> None:
-    top_level = [p for p in files.relative if "/" not in p and REQUIREMENTS_NAME.fullmatch(p)]
+    # requirements.txt first: it is the file that names the project's dependencies.
+    top_level = sorted(
+        (p for p in files.relative if "/" not in p and REQUIREMENTS_NAME.fullmatch(p)),
+        key=lambda p: (p != "requirements.txt", p),
+    )
     folder = [
         p
         for p in files.glob("requirements/**")
@@ -442,8 +447,8 @@ def _read_requirements_file(
     text = files.read_text(relative)
     if text is None:
         return
-    for number, line in _logical_lines(text):
-        content = re.sub(r"(?:^|\s)#.*$", "", line).strip()
+    for number, logical, line in _logical_lines(text):
+        content = re.sub(r"(?:^|\s)#.*$", "", logical).strip()
         if not content:
             continue
         include = re.match(r"(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)", content)
@@ -490,20 +495,22 @@ def _follow_include(
     _read_requirements_file(files, deps, included, group, seen, depth + 1)
 
 
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Lines with backslash continuations joined, numbered by their first line."""
+def _logical_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    """(number, logical line, first physical line): backslash continuations
+    joined, numbered and quoted by their first line."""
     pending = ""
     start = 0
+    first = ""
     for number, line in enumerate(text.splitlines(), start=1):
         if not pending:
-            start = number
+            start, first = number, line
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        yield start, pending + line
+        yield start, pending + line, first
         pending = ""
     if pending:
-        yield start, pending
+        yield start, pending, first
 
 
 def _add_requirement(deps: Dependencies, relative: str, requirement: str, evidence: Evidence, group: str | None) -> None:
@@ -696,7 +703,9 @@ def _scan_code(files: ProjectFiles) -> CodeSignals:
         is_test = _is_test_path(relative)
         if not is_test:
             # A fake aiohttp server in the tests of an HTTP client is not an app.
-            signals.aiohttp_server = signals.aiohttp_server or first(AIOHTTP_SERVER, relative, text)
+            if signals.aiohttp_app is None and AIOHTTP_WEB_IMPORT.search(text):
+                signals.aiohttp_app = first(AIOHTTP_APP, relative, text)
+                signals.aiohttp_import = signals.aiohttp_import or first(AIOHTTP_WEB_IMPORT, relative, text)
             signals.drf_serializers = signals.drf_serializers or first(DRF_SERIALIZERS, relative, text)
             if signals.flask_migrate_directory is None:
                 found = first(FLASK_MIGRATE_DIRECTORY, relative, text)
@@ -704,9 +713,10 @@ def _scan_code(files: ProjectFiles) -> CodeSignals:
                     directory = FLASK_MIGRATE_DIRECTORY.search(found.text)
                     if directory:
                         signals.flask_migrate_directory = (found, directory.group(1))
-        signals.async_sqlalchemy = signals.async_sqlalchemy or first(ASYNC_SQLALCHEMY, relative, text)
-        signals.sqlite3 = signals.sqlite3 or first(SQLITE3_IMPORT, relative, text)
-        if is_test:
+            # A test helper opening sqlite3 says nothing about the app's database.
+            signals.async_sqlalchemy = signals.async_sqlalchemy or first(ASYNC_SQLALCHEMY, relative, text)
+            signals.sqlite3 = signals.sqlite3 or first(SQLITE3_IMPORT, relative, text)
+        else:
             signals.unittest = signals.unittest or first(UNITTEST_USE, relative, text)
             signals.django_tests = signals.django_tests or first(DJANGO_TESTCASE, relative, text)
     return signals
@@ -737,8 +747,9 @@ def _frameworks(profile: StackProfile, deps: Dependencies, manifests: PythonMani
             evidence += _django_manage_evidence(manifests)
         if evidence:
             profile.add("frameworks", Fact(name, tuple(sorted(set(evidence)))))
-    if code.aiohttp_server is not None:
-        profile.add("frameworks", Fact("aiohttp", tuple(sorted({code.aiohttp_server, *deps.evidence("aiohttp")}))))
+    served = code.aiohttp_app or code.aiohttp_import
+    if served is not None:
+        profile.add("frameworks", Fact("aiohttp", tuple(sorted({served, *deps.evidence("aiohttp")}))))
 
 
 def _django_manage_evidence(manifests: PythonManifests) -> tuple[Evidence, ...]:
@@ -871,7 +882,9 @@ def _alembic_locations(files: ProjectFiles, ini: str) -> list[tuple[str, Evidenc
 
 
 def _resolve_location(base_dir: str, value: str) -> str:
-    value = value.replace("%(here)s", base_dir or ".")
+    if "%(here)s" in value:
+        # %(here)s is the ini file's folder: the result is root-relative already.
+        return posixpath.normpath(value.replace("%(here)s", base_dir or "."))
     if re.match(r"^[\w.]+:", value) and not re.match(r"^[A-Za-z]:[\\/]", value):
         return value  # package resource ("myapp:migrations"); not a path
     if posixpath.isabs(value):
@@ -969,7 +982,7 @@ def _linters_and_typecheckers(
         evidence.extend(deps.evidence(tool))
         if not evidence:
             continue
-        category = "typecheckers" if tool in TYPECHECKER_DEPS else "linters"
+        category = "linters" if tool in LINTER_DEPS else "typecheckers"
         profile.add(category, Fact(tool, tuple(sorted(set(evidence)))))
 
 
@@ -1007,7 +1020,8 @@ def infer_verify(files: ProjectFiles, profile: StackProfile) -> None:
             return
         profile.verify.append(VerifyStep.from_cmd(name, cmd, *evidence, skip_if_missing=binary))
 
-    add("syntax", f'python -m compileall -q -x "{COMPILEALL_EXCLUDE}" .', profile.language.evidence, "python")
+    # Single quotes: the regex's backslashes reach compileall as written.
+    add("syntax", f"python -m compileall -q -x '{COMPILEALL_EXCLUDE}' .", profile.language.evidence, "python")
 
     for tool, cmd in (("ruff", "ruff check ."), ("flake8", "flake8")):
         found = fact("linters", tool)
@@ -1022,7 +1036,7 @@ def infer_verify(files: ProjectFiles, profile: StackProfile) -> None:
 
     pytest = fact("test_runners", "pytest")
     unittest = fact("test_runners", "unittest")
-    manage = _manage_py_path(profile, files)
+    manage = _manage_py_path(files)
     if pytest is not None:
         add("tests", "pytest -q", pytest.evidence, "pytest")
     elif unittest is not None and unittest.detail.get("via") == "manage.py test" and manage:
@@ -1043,7 +1057,7 @@ def infer_verify(files: ProjectFiles, profile: StackProfile) -> None:
         add("migrations", "flask db check", flask_migrate.evidence, "flask")
 
 
-def _manage_py_path(profile: StackProfile, files: ProjectFiles) -> str | None:
+def _manage_py_path(files: ProjectFiles) -> str | None:
     candidates = sorted((p for p in files.named("manage.py") if p.count("/") <= 2), key=lambda p: (p.count("/"), p))
     return candidates[0] if candidates else None
 

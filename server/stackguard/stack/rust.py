@@ -41,7 +41,9 @@ KEY = re.compile(r"""^\s*(?P<quote>["']?)(?P<key>[A-Za-z0-9_.\-]+)(?P=quote)\s*=
 INLINE_PACKAGE = re.compile(r"""\bpackage\s*=\s*["'](?P<package>[^"']+)["']""")
 INLINE_FEATURES = re.compile(r"""\bfeatures\s*=\s*\[(?P<features>[^\]]*)\]""")
 TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)")
-SQLX_MIGRATE_MACRO = re.compile(r"""\bsqlx::migrate!\s*\(\s*"(?P<path>[^"]+)"\s*\)|\bmigrate!\s*\(\s*"(?P<short>[^"]+)"\s*\)""")
+SQLX_MIGRATE_MACRO = re.compile(
+    r"""\bsqlx::migrate!\s*\(\s*"(?P<path>[^"]+)"\s*\)|\bmigrate!\s*\(\s*"(?P<short>[^"]+)"\s*\)"""
+)
 
 
 @dataclass
@@ -91,29 +93,44 @@ def scan_dependency_lines(path: str, text: str) -> list[tuple[str, Evidence, str
     which is how a half-typed Cargo.toml still yields its other crates."""
     found: list[tuple[str, Evidence, str]] = []
     table = ""
+    table_crate = ""  # set inside ``[dependencies.sqlx]``-style tables
     for number, line in enumerate(text.splitlines(), start=1):
         header = HEADER.match(line)
         if header is not None:
             table = "" if header.group("array") else header.group("name")
             parts = [part.strip("\"'") for part in _split_header(table)]
+            table_crate = ""
             # ``[dependencies.sqlx]``: the table itself declares one crate.
             if len(parts) >= 2 and _is_dependency_table(".".join(_split_header(table)[:-1])):
-                found.append((parts[-1], Evidence(path, number, line.strip()[:200]), ""))
+                table_crate = parts[-1]
+                found.append((table_crate, Evidence(path, number, line.strip()[:200]), ""))
             continue
-        if table and _is_dependency_table(table):
-            key = KEY.match(line)
-            if key is not None:
-                found.append((key.group("key"), Evidence(path, number, line.strip()[:200]), line))
+        key = KEY.match(line)
+        if key is None:
+            continue
+        if table_crate:
+            # The table's own keys: its features and rename are declaration text.
+            if key.group("key") in ("features", "package"):
+                found.append((table_crate, Evidence(path, number, line.strip()[:200]), line))
+        elif table and _is_dependency_table(table):
+            found.append((key.group("key"), Evidence(path, number, line.strip()[:200]), line))
     return found
 
 
-def _crates_from_lines(path: str, text: str) -> list[tuple[str, set[str], Evidence]]:
-    crates = []
+def _crates_from_lines(path: str, text: str) -> list[tuple[str, set[str], list[Evidence]]]:
+    declarations: dict[str, tuple[list[str], list[Evidence]]] = {}
     for key, evidence, declaration in scan_dependency_lines(path, text):
+        texts, evidence_list = declarations.setdefault(key, ([], []))
+        texts.append(declaration)
+        evidence_list.append(evidence)
+    crates = []
+    for key, (texts, evidence_list) in declarations.items():
+        declaration = "\n".join(texts)
         package = INLINE_PACKAGE.search(declaration)
-        features = INLINE_FEATURES.search(declaration)
-        names = set(re.findall(r"""["']([^"']+)["']""", features.group("features"))) if features else set()
-        crates.append((package.group("package") if package else key, names, evidence))
+        names: set[str] = set()
+        for features in INLINE_FEATURES.finditer(declaration):
+            names |= set(re.findall(r"""["']([^"']+)["']""", features.group("features")))
+        crates.append((package.group("package") if package else key, names, evidence_list))
     return crates
 
 
@@ -135,10 +152,10 @@ def _dependency_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
-def _crates_from_toml(path: str, text: str, data: dict[str, Any]) -> list[tuple[str, set[str], Evidence]]:
-    lines: dict[str, Evidence] = {}
+def _crates_from_toml(path: str, text: str, data: dict[str, Any]) -> list[tuple[str, set[str], list[Evidence]]]:
+    lines: dict[str, list[Evidence]] = {}
     for key, evidence, _ in scan_dependency_lines(path, text):
-        lines.setdefault(key, evidence)
+        lines.setdefault(key, []).append(evidence)
     crates = []
     for table in _dependency_tables(data):
         for key, spec in table.items():
@@ -149,7 +166,7 @@ def _crates_from_toml(path: str, text: str, data: dict[str, Any]) -> list[tuple[
                     name = spec["package"]
                 if isinstance(spec.get("features"), list):
                     features = {f for f in spec["features"] if isinstance(f, str)}
-            crates.append((name, features, lines.get(key, Evidence(path))))
+            crates.append((name, features, lines.get(key, [Evidence(path)])))
     return crates
 
 
@@ -160,12 +177,17 @@ def _read_manifest(files: ProjectFiles, path: str) -> tuple[str | None, dict[str
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = TOML_POSITION.search(message)
-        line = int(position.group("line")) if position else 0
-        column = int(position.group("column")) if position else 0
-        files.problem(path, f"invalid TOML: {TOML_POSITION.sub('', message)}", line=line, column=column)
+        _toml_problem(files, path, exc)
         return text, None
+
+
+def _toml_problem(files: ProjectFiles, path: str, exc: tomllib.TOMLDecodeError) -> None:
+    """tomllib puts the position in the message; the Problem carries it instead."""
+    message = str(exc)
+    position = TOML_POSITION.search(message)
+    line = int(position.group("line")) if position else 0
+    column = int(position.group("column")) if position else 0
+    files.problem(path, f"invalid TOML: {TOML_POSITION.sub('', message)}", line=line, column=column)
 
 
 def _workspace_members(files: ProjectFiles, data: dict[str, Any] | None) -> list[str]:
@@ -200,12 +222,15 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
             profile.manifests.append(manifest)
         if text_m is None:
             continue
-        declared = _crates_from_toml(manifest, text_m, data_m) if data_m is not None else _crates_from_lines(manifest, text_m)
-        for name, features, evidence in declared:
+        declared = (
+            _crates_from_toml(manifest, text_m, data_m) if data_m is not None else _crates_from_lines(manifest, text_m)
+        )
+        for name, features, evidence_list in declared:
             crate = crates.setdefault(name, Crate(name))
             crate.features |= features
-            if evidence not in crate.evidence:
-                crate.evidence.append(evidence)
+            for evidence in evidence_list:
+                if evidence not in crate.evidence:
+                    crate.evidence.append(evidence)
 
     if profile.language is None:
         profile.language = Fact("rust", (_package_evidence(text),), _package_detail(data))
@@ -219,14 +244,14 @@ def detect(files: ProjectFiles, profile: StackProfile) -> None:
 
     facts(FRAMEWORKS, "frameworks")
     for crate_name, name in ORMS.items():
-        crate = crates.get(crate_name)
-        if crate is None:
+        orm = crates.get(crate_name)
+        if orm is None:
             continue
-        profile.add("orms", Fact(name, tuple(sorted(crate.evidence)), {"features": sorted(crate.features)}))
+        profile.add("orms", Fact(name, tuple(sorted(orm.evidence)), {"features": sorted(orm.features)}))
         for feature, database in ORM_DATABASE_FEATURES[crate_name].items():
-            if feature in crate.features:
-                evidence = [e for e in crate.evidence if feature in e.text] or crate.evidence
-                profile.add("databases", Fact(database, tuple(sorted(evidence)), {"source": crate_name}))
+            if feature in orm.features:
+                feature_lines = [e for e in orm.evidence if feature in e.text] or orm.evidence
+                profile.add("databases", Fact(database, tuple(sorted(feature_lines)), {"source": crate_name}))
     facts(DATABASES, "databases")
     facts(QUEUES, "queues")
     _detect_migrations(files, profile, crates)
@@ -274,11 +299,17 @@ def _detect_migrations(files: ProjectFiles, profile: StackProfile, crates: dict[
     if "sqlx" in crates:
         location, evidence = _sqlx_migrations(files)
         if location is not None:
-            profile.add("migrations", Fact("sqlx-migrate", tuple(sorted({*evidence, *crates["sqlx"].evidence})), {"location": location}))
+            profile.add(
+                "migrations",
+                Fact("sqlx-migrate", tuple(sorted({*evidence, *crates["sqlx"].evidence})), {"location": location}),
+            )
     if "diesel" in crates:
         location, evidence = _diesel_migrations(files)
         if location is not None:
-            profile.add("migrations", Fact("diesel", tuple(sorted({*evidence, *crates["diesel"].evidence})), {"location": location}))
+            profile.add(
+                "migrations",
+                Fact("diesel", tuple(sorted({*evidence, *crates["diesel"].evidence})), {"location": location}),
+            )
     if "sea-orm-migration" in crates:
         location = "migration" if files.dir_exists("migration") else ""
         detail = {"location": location} if location else {}
@@ -308,7 +339,7 @@ def _diesel_migrations(files: ProjectFiles) -> tuple[str | None, list[Evidence]]
             try:
                 config = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
-                files.problem("diesel.toml", f"invalid TOML: {TOML_POSITION.sub('', str(exc))}")
+                _toml_problem(files, "diesel.toml", exc)
                 config = {}
             directory = config.get("migrations_directory")
             if isinstance(directory, dict) and isinstance(directory.get("dir"), str):

@@ -90,7 +90,9 @@ def _images(files: ProjectFiles, path: str, text: str) -> list[tuple[str, str, E
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         column = mark.column + 1 if mark is not None else 0
-        files.problem(path, f"invalid YAML: {exc.problem or exc}; images were read line by line", line=line, column=column)
+        files.problem(
+            path, f"invalid YAML: {exc.problem or exc}; images were read line by line", line=line, column=column
+        )
         return _images_by_line(path, text)
     except (yaml.YAMLError, RecursionError) as exc:
         files.problem(path, f"invalid YAML: {exc}; images were read line by line")

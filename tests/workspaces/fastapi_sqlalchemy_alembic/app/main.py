@@ -1,0 +1,6 @@
+from fastapi import FastAPI
+
+from app.routers import items
+
+app = FastAPI(title="Inventory")
+app.include_router(items.router)

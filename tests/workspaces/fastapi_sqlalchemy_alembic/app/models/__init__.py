@@ -1,0 +1,3 @@
+from app.models.item import Item
+
+__all__ = ["Item"]

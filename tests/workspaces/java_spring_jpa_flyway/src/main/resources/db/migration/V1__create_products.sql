@@ -1,0 +1,5 @@
+CREATE TABLE product (
+    id BIGSERIAL PRIMARY KEY,
+    name VARCHAR(200) NOT NULL,
+    price NUMERIC(12, 2) NOT NULL
+);

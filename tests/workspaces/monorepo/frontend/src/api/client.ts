@@ -1,0 +1,4 @@
+export async function listProducts(): Promise<unknown[]> {
+  const response = await fetch("/products/");
+  return response.json();
+}

@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS "products" (
+	"id" serial PRIMARY KEY NOT NULL,
+	"name" text NOT NULL
+);

@@ -1,0 +1,7 @@
+diesel::table! {
+    posts (id) {
+        id -> Int4,
+        title -> Varchar,
+        body -> Text,
+    }
+}

@@ -1,0 +1,5 @@
+CREATE TABLE bookings (
+    id UUID PRIMARY KEY,
+    room TEXT NOT NULL,
+    starts_at TIMESTAMPTZ NOT NULL
+);
