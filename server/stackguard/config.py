@@ -143,6 +143,9 @@ def _check_value(field: attrs.Attribute, value: Any) -> Any:
         raise ValueError(f"expected an object, got {value!r}")
     if origin is Literal and value not in get_args(typ):
         raise ValueError(f"expected one of {', '.join(map(str, get_args(typ)))}, got {value!r}")
+    if (mistyped := _first_non_string(value, typ)) is not None:
+        where = "" if mistyped is value else f" in {value!r}"
+        raise ValueError(f"expected text, got {mistyped!r}{where}")
     try:
         structured = _converter.structure(value, typ)
     except Exception as exc:  # cattrs raises several error types
@@ -152,6 +155,24 @@ def _check_value(field: attrs.Attribute, value: Any) -> Any:
         if unknown:
             raise ValueError(f"unknown layer(s) {unknown}; known: {', '.join(LAYER_NAMES)}")
     return structured
+
+
+def _first_non_string(value: Any, typ: Any) -> Any | None:
+    """cattrs turns 3 into "3" for ``str`` fields; a number where a rule code,
+    glob or model name belongs is a mistake to report, not to coerce."""
+    args = get_args(typ)
+    if typ is str:
+        return None if isinstance(value, str) else value
+    if type(None) in args and value is None:
+        return None
+    if str in args and len(args) == 2 and type(None) in args:
+        return None if isinstance(value, str) else value
+    origin = get_origin(typ)
+    if origin is list and isinstance(value, list):
+        return next((bad for item in value if (bad := _first_non_string(item, args[0])) is not None), None)
+    if origin is dict and isinstance(value, Mapping):
+        return next((bad for item in value.values() if (bad := _first_non_string(item, args[1])) is not None), None)
+    return None
 
 
 def _describe_cattrs_error(exc: Exception, value: Any) -> str:
@@ -179,6 +200,7 @@ def _structure_partial(
                 problems.append(
                     SettingsProblem(origin_of.get(dotted, "settings"), dotted, f"expected an object, got {value!r}")
                 )
+                _forget_origin(origin_of, dotted)
                 continue
             kwargs[name] = _structure_partial(field.type, value, origin_of, dotted + ".", problems)
             continue
@@ -201,7 +223,15 @@ def _structure_partial(
             kwargs[name] = _check_value(field, value)
         except (ValueError, TypeError) as exc:
             problems.append(SettingsProblem(origin_of.get(dotted, "settings"), dotted, f"{exc}; using the default"))
+            _forget_origin(origin_of, dotted)
     return cls(**kwargs)
+
+
+def _forget_origin(origin_of: dict[str, str], dotted: str) -> None:
+    """A rejected value falls back to the default, so ``sources`` must not
+    name the layer that supplied it (debugInfo shows these)."""
+    for key in [k for k in origin_of if k == dotted or k.startswith(dotted + ".")]:
+        del origin_of[key]
 
 
 def _normalise_keys(raw: Mapping[str, Any], nested_of: type | None = Settings) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from stackguard import __version__
 
 from .capabilities import ClientSupport
 from .diagnostics_store import DiagnosticsStore
-from .workspace_state import FolderState, WorkspaceState, settings_from_initialization_options
+from .workspace_state import FolderState, WorkspaceState, path_to_uri, settings_from_initialization_options
 
 logger = logging.getLogger(__name__)
 
@@ -207,9 +207,12 @@ class StackguardServer(LanguageServer):
             resolved = self.state.resolve(folder)
             if resolved.settings != before:
                 changed.append(folder)
-            for problem in resolved.problems:
-                self.show_message_once(f"stackguard: invalid setting ({problem}); using defaults for it")
+            self.report_settings_problems(folder)
         return changed
+
+    def report_settings_problems(self, folder: FolderState) -> None:
+        for problem in folder.resolved.problems:
+            self.show_message_once(f"stackguard settings: {problem}")
 
     async def _client_settings(self, folders: list[FolderState]) -> list[Any]:
         if not self.client_support.workspace_configuration:
@@ -220,12 +223,12 @@ class StackguardServer(LanguageServer):
         )
         try:
             values = await asyncio.wait_for(self.workspace_configuration_async(params), CONFIGURATION_TIMEOUT_S)
+            values = list(values or [])
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self.log(f"workspace/configuration failed ({type(exc).__name__}: {exc}); using the other layers")
             return [folder.client_settings for folder in folders]
-        values = list(values or [])
         return [values[index] if index < len(values) else None for index in range(len(folders))]
 
     def set_pushed_settings(self, settings: Any) -> None:
@@ -242,7 +245,7 @@ class StackguardServer(LanguageServer):
         for folder in params.workspace_folders or []:
             self.state.add_folder(folder.uri, folder.name)
         if not self.state.folders:
-            root_uri = params.root_uri or (_path_uri(params.root_path) if params.root_path else None)
+            root_uri = params.root_uri or (path_to_uri(params.root_path) if params.root_path else None)
             if root_uri:
                 self.state.add_folder(root_uri)
         if self.client_support.pull_diagnostics and not self.client_support.pull_diagnostics_dynamic_registration:
@@ -291,12 +294,6 @@ _LOG_LEVELS = {
     types.MessageType.Log: logging.DEBUG,
     types.MessageType.Debug: logging.DEBUG,
 }
-
-
-def _path_uri(path: str) -> str | None:
-    from .workspace_state import path_to_uri
-
-    return path_to_uri(path)
 
 
 def _diagnostic_options() -> types.DiagnosticOptions:

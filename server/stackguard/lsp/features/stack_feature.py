@@ -185,10 +185,8 @@ class StackFeature(Feature):
         folders: dict[str, FolderState] = {}
         for uri in uris:
             path = uri_to_path(uri)
-            if path is None or not is_manifest(path):
-                continue
             folder = self.server.state.folder_for(uri)
-            if folder is not None:
+            if path is not None and folder is not None and is_manifest(path, folder.path):
                 folders[folder.uri] = folder
         for folder in folders.values():
             self.schedule(folder, delay=REDETECT_DEBOUNCE_S)
@@ -218,8 +216,7 @@ class StackFeature(Feature):
         self._publish_problems(folder)
         before = folder.resolved.settings
         self.server.state.resolve(folder)  # stack.yaml may carry settings
-        for problem in folder.resolved.problems:
-            self.server.show_message_once(f"stackguard: invalid setting ({problem}); using defaults for it")
+        self.server.report_settings_problems(folder)
         if folder.resolved.settings != before:
             await self.server.call_features("configuration_changed")
 
