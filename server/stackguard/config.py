@@ -34,6 +34,10 @@ class DiagnosticsSettings:
     debounce_ms: int = 150
     # Files larger than this are skipped with a notice, not analysed.
     max_file_bytes: int = 2_000_000
+    # Also report on files that are not open (push: published after the cold
+    # index; pull: workspace/diagnostic). Off by default, like Pyright's
+    # "openFilesOnly": closing a file then clears its diagnostics.
+    workspace: bool = False
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pygls.protocol import JsonRPCNotification, default_converter
 from pytest_lsp import LanguageClient, client_capabilities
-from pytest_lsp.client import register_lsp_features
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 WORKSPACES = Path(__file__).resolve().parents[1] / "workspaces"
 CLIENTS = ["visual-studio-code", "neovim"]
@@ -30,9 +30,18 @@ def _plain_json_converter():
     return converter
 
 
+def _publish_diagnostics(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+    client.diagnostics[params.uri] = params.diagnostics
+    # The version each push carried, to check diagnostics match the edit.
+    client.stackguard_versions[params.uri] = params.version  # type: ignore[attr-defined]
+
+
 def make_client() -> LanguageClient:
     client = LanguageClient(converter_factory=_plain_json_converter)
-    register_lsp_features(client)
+    client.stackguard_versions = {}  # type: ignore[attr-defined]
+    register_lsp_features(
+        client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _publish_diagnostics}
+    )
     return client
 
 

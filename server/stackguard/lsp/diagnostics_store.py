@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("stackguard", "stackguard-verify", "stackguard-agent")
+SOURCES = ("stackguard", "stackguard-stack", "stackguard-verify", "stackguard-agent")
 
 
 class DiagnosticsStore:

@@ -72,6 +72,13 @@ class Feature:
 
     def watched_files_changed(self, changes: list[types.FileEvent]) -> None | Awaitable[None]: ...
 
+    def stack_changed(self, folder: FolderState) -> None | Awaitable[None]:
+        """A folder's stack profiles were (re)detected."""
+
+    def diagnostics_requested(self, uri: str) -> None | Awaitable[None]:
+        """A pull client asks for a document's diagnostics: finish pending
+        analysis of it first so the answer is not one keystroke stale."""
+
     def hover(self, uri: str, position: types.Position) -> str | None | Awaitable[str | None]:
         """Markdown for the hover, or None."""
         return None
@@ -316,9 +323,11 @@ def single_argument(command: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
     return argument
 
 
-def _pull_diagnostics(ls: StackguardServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
-    report = ls.diagnostics.report(params.text_document.uri, params.previous_result_id)
-    return report
+async def _pull_diagnostics(
+    ls: StackguardServer, params: types.DocumentDiagnosticParams
+) -> types.DocumentDiagnosticReport:
+    await ls.call_features("diagnostics_requested", params.text_document.uri)
+    return ls.diagnostics.report(params.text_document.uri, params.previous_result_id)
 
 
 def _register_handlers(server: StackguardServer) -> None:
@@ -387,9 +396,10 @@ def create_server(features: Iterable[type[Feature]] | None = None) -> Stackguard
     server = StackguardServer()
     _register_handlers(server)
     if features is None:
+        from .features.rules_feature import RulesFeature
         from .features.stack_feature import StackFeature
 
-        features = [StackFeature]
+        features = [StackFeature, RulesFeature]
     for feature_cls in features:
         server.add_feature(feature_cls(server))
     return server

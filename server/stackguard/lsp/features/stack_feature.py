@@ -138,6 +138,11 @@ def evidence_hover(folder: FolderState, path: Path, line: int) -> str | None:
     return f"**stackguard** detected from `{shown_path}` line {line}:\n\n" + "\n".join(items)
 
 
+# Detection problems are stored apart from rule findings (which may land on
+# the same file), though both show as source "stackguard" in the editor.
+STORE_KEY = "stackguard-stack"
+
+
 class StackFeature(Feature):
     name = "stack"
 
@@ -214,6 +219,7 @@ class StackFeature(Feature):
         folder.detections += 1
         self.server.protocol.notify(STACK_NOTIFICATION, stack_payload(folder))
         self._publish_problems(folder)
+        await self.server.call_features("stack_changed", folder)
         before = folder.resolved.settings
         self.server.state.resolve(folder)  # stack.yaml may carry settings
         self.server.report_settings_problems(folder)
@@ -237,16 +243,16 @@ class StackFeature(Feature):
         previous = self._problem_uris.get(folder.uri, set())
         store = self.server.diagnostics
         for uri in previous - by_uri.keys():
-            store.clear(DIAGNOSTIC_SOURCE, uri)
+            store.clear(STORE_KEY, uri)
             store.publish(uri)
         for uri, diagnostics in by_uri.items():
-            store.set(DIAGNOSTIC_SOURCE, uri, diagnostics)
+            store.set(STORE_KEY, uri, diagnostics)
             store.publish(uri)
         self._problem_uris[folder.uri] = set(by_uri)
 
     def _clear_problems(self, folder_uri: str) -> None:
         for uri in self._problem_uris.pop(folder_uri, set()):
-            self.server.diagnostics.clear(DIAGNOSTIC_SOURCE, uri)
+            self.server.diagnostics.clear(STORE_KEY, uri)
             self.server.diagnostics.publish(uri)
 
     async def _register_watchers(self) -> None:

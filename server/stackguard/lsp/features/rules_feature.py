@@ -1,0 +1,569 @@
+"""Guardrail diagnostics, quick fixes and rule hover in the editor.
+
+Translation only: analysis lives in ``analysis.project.ProjectAnalyzer`` and
+fixes in ``fixes``. This module decides *when* to analyse (debounced per URI,
+stale runs dropped), turns findings into diagnostics (each carrying the
+finding in ``data`` so code actions never re-lint), and turns fixes into
+workspace edits the client can take (resolve when it supports it, else a
+command that applies the edit with ``workspace/applyEdit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec, ServerTextPosition, ServerTextRange
+
+from ...analysis.project import DocumentAnalysis, ProjectAnalyzer, python_files
+from ...analysis.suppress import Suppressions
+from ...fixes import FileEdit, Fix, fix_all, fix_for, ignore_fix, text_edits
+from ...rules import Finding, rule_by_code
+from ..server import CommandError, Feature, StackguardServer
+from ..workspace_state import FolderState, path_to_uri, uri_to_path
+
+log = logging.getLogger(__name__)
+
+SOURCE = "stackguard"
+FIX_ALL_KIND = "source.fixAll.stackguard"
+FIX_ALL_COMMAND = "stackguard.fixAll"
+APPLY_FIX_COMMAND = "stackguard.applyFix"
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+
+@dataclass
+class _DocumentState:
+    version: int | None
+    findings: list[Finding]
+    analyzer: ProjectAnalyzer
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True) or [""]
+
+
+def to_client_range(lines: list[str], line: int, column: int, end_line: int, end_column: int, codec: PositionCodec) -> types.Range:
+    """1-based lines / 0-based code-point columns → the negotiated encoding."""
+    last = max(len(lines) - 1, 0)
+
+    def clamp(line0: int, character: int) -> ServerTextPosition:
+        line0 = min(max(line0, 0), last)
+        text = lines[line0].rstrip("\r\n") if lines else ""
+        return ServerTextPosition(line0, min(max(character, 0), len(text)))
+
+    return codec.range_to_client_units(lines, ServerTextRange(clamp(line - 1, column), clamp(end_line - 1, end_column)))
+
+
+def from_client_position(lines: list[str], position: types.Position, codec: PositionCodec) -> tuple[int, int]:
+    """Client position → (1-based line, 0-based code-point column)."""
+    server = codec.position_from_client_units(lines, position)
+    return server.line + 1, server.character
+
+
+class RulesFeature(Feature):
+    name = "rules"
+
+    def __init__(self, server: StackguardServer) -> None:
+        super().__init__(server)
+        self.analyzers: dict[str, ProjectAnalyzer] = {}
+        self.documents: dict[str, _DocumentState] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._indexing: dict[str, asyncio.Task[None]] = {}
+        self._workspace_uris: set[str] = set()
+        server.register_command(FIX_ALL_COMMAND, self.fix_all_command)
+        server.register_command(APPLY_FIX_COMMAND, self.apply_fix_command)
+        self._register_handlers()
+
+    # -- LSP handlers that belong to this feature -----------------------------
+    def _register_handlers(self) -> None:
+        feature = self
+
+        @self.server.feature(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionOptions(
+                code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=True
+            ),
+        )
+        async def code_action(ls: StackguardServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+            return await feature.code_actions(params)
+
+        @self.server.feature(types.CODE_ACTION_RESOLVE)
+        async def code_action_resolve(ls: StackguardServer, action: types.CodeAction) -> types.CodeAction:
+            return await feature.resolve(action)
+
+    # -- analyzers -------------------------------------------------------------
+    def _analyzer_key(self, folder: FolderState, root: str) -> str:
+        return f"{folder.uri}\0{root}"
+
+    def analyzer_for(self, uri: str) -> ProjectAnalyzer | None:
+        folder = self.server.state.folder_for(uri)
+        path = uri_to_path(uri)
+        if folder is None or path is None:
+            return None
+        profile = folder.profile_for_path(path)
+        root = profile.root if profile is not None else str(folder.path)
+        key = self._analyzer_key(folder, root)
+        analyzer = self.analyzers.get(key)
+        settings = folder.resolved.settings
+        if analyzer is None or analyzer.settings != settings or analyzer.profile is not profile:
+            analyzer = ProjectAnalyzer(root, profile, settings)
+            self.analyzers[key] = analyzer
+            self._start_index(key, analyzer)
+        return analyzer
+
+    def _start_index(self, key: str, analyzer: ProjectAnalyzer) -> None:
+        async def build() -> None:
+            try:
+                await asyncio.to_thread(analyzer.build_index)
+            except Exception as exc:
+                self.server.log_exception(f"indexing {analyzer.root} failed", exc)
+                return
+            if self.analyzers.get(key) is not analyzer:
+                return
+            # Cross-file rules (SG202, SG103) see the whole project now.
+            for uri, state in list(self.documents.items()):
+                if state.analyzer is analyzer:
+                    self.schedule(uri, delay=0)
+            if analyzer.settings.diagnostics.workspace:
+                await self._publish_workspace(analyzer)
+
+        previous = self._indexing.get(key)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self._indexing[key] = self.server.run_task(build(), name=f"index {analyzer.root}")
+
+    def _reset(self) -> None:
+        """Settings or stacks changed: new analyzers, re-analyse open documents."""
+        self.analyzers.clear()
+        for uri in list(self.server.workspace.text_documents):
+            if uri.endswith(".py"):
+                self.schedule(uri, delay=0)
+
+    # -- hooks -------------------------------------------------------------------
+    def document_open(self, uri: str) -> None:
+        if uri.endswith(".py"):
+            self.schedule(uri, delay=0)
+
+    def document_change(self, uri: str) -> None:
+        if uri.endswith(".py"):
+            folder = self.server.state.folder_for(uri)
+            delay = (folder.resolved.settings.diagnostics.debounce_ms if folder else 150) / 1000
+            self.schedule(uri, delay=delay)
+
+    def document_close(self, uri: str) -> None:
+        task = self._pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        state = self.documents.pop(uri, None)
+        if state is not None and state.analyzer.settings.diagnostics.workspace:
+            self.server.run_task(self._publish_from_disk(state.analyzer, uri), name=f"disk {uri}")
+            return
+        self.server.diagnostics.clear(SOURCE, uri)
+        self.server.diagnostics.publish(uri)
+
+    def watched_files_changed(self, changes: list[types.FileEvent]) -> None:
+        for change in changes:
+            if change.type != types.FileChangeType.Deleted or not change.uri.endswith(".py"):
+                continue
+            path = uri_to_path(change.uri)
+            self.documents.pop(change.uri, None)
+            self.server.diagnostics.clear(SOURCE, change.uri)
+            self.server.diagnostics.publish(change.uri)
+            for analyzer in self.analyzers.values():
+                if path is not None:
+                    for relative in analyzer.forget(str(path)):
+                        self._reschedule_relative(analyzer, relative)
+
+    def stack_changed(self, folder: FolderState) -> None:
+        self._reset()
+
+    def configuration_changed(self) -> None:
+        self._reset()
+
+    def folders_changed(self, added: list[FolderState], removed: list[FolderState]) -> None:
+        for folder in removed:
+            for key in [k for k in self.analyzers if k.startswith(folder.uri + "\0")]:
+                del self.analyzers[key]
+            for uri in [u for u in self.documents if u.startswith(folder.uri.rstrip("/") + "/")]:
+                self.documents.pop(uri, None)
+                self.server.diagnostics.clear(SOURCE, uri)
+                self.server.diagnostics.publish(uri)
+
+    async def diagnostics_requested(self, uri: str) -> None:
+        task = self._pending.get(uri)
+        if task is not None and not task.done():
+            try:
+                await asyncio.shield(task)
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def shutdown(self) -> None:
+        for task in [*self._pending.values(), *self._indexing.values()]:
+            task.cancel()
+
+    # -- analysis ------------------------------------------------------------
+    def schedule(self, uri: str, delay: float) -> None:
+        previous = self._pending.get(uri)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self._pending[uri] = self.server.run_task(self._analyze(uri, delay), name=f"analyze {uri}")
+
+    async def _analyze(self, uri: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        document = self.server.workspace.text_documents.get(uri)
+        if document is None:
+            return
+        analyzer = self.analyzer_for(uri)
+        path = uri_to_path(uri)
+        if analyzer is None or path is None:
+            return
+        version, text = document.version, document.source
+        analysis = await asyncio.to_thread(analyzer.analyze, str(path), text)
+        current = self.server.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return  # a newer edit is already scheduled; drop this stale run
+        for error in analysis.rule_errors:
+            self.server.log(f"rule error: {error}", types.MessageType.Error)
+        self._publish(uri, version, text, analyzer, analysis)
+        for relative in analysis.affected:
+            self._reschedule_relative(analyzer, relative)
+
+    def _reschedule_relative(self, analyzer: ProjectAnalyzer, relative: str) -> None:
+        uri = path_to_uri(analyzer.root / relative)
+        if uri in self.server.workspace.text_documents:
+            self.schedule(uri, delay=0)
+        elif uri in self._workspace_uris:
+            self.server.run_task(self._publish_from_disk(analyzer, uri), name=f"disk {uri}")
+
+    def _publish(self, uri: str, version: int | None, text: str, analyzer: ProjectAnalyzer, analysis: DocumentAnalysis) -> None:
+        lines = _lines(text)
+        codec = self.server.workspace.position_codec
+        if analysis.findings is None:
+            if analysis.excluded:
+                self.documents.pop(uri, None)
+                self.server.diagnostics.clear(SOURCE, uri)
+                self.server.diagnostics.publish(uri)
+                return
+            previous = self.documents.get(uri)
+            if previous is not None and previous.findings is not None and analysis.parse_problem and analysis.parse_problem.kind == "syntax":
+                # Mid-typing syntax error: keep the last good results.
+                return
+            problem = analysis.parse_problem
+            diagnostics = []
+            if problem is not None:
+                diagnostics.append(
+                    types.Diagnostic(
+                        range=to_client_range(lines, problem.line, problem.column, problem.line, problem.column + 1, codec),
+                        message=f"stackguard did not analyse this file: {problem.message}",
+                        severity=types.DiagnosticSeverity.Information,
+                        source=SOURCE,
+                        code="parse",
+                    )
+                )
+            self.documents[uri] = _DocumentState(version, [], analyzer)
+            self.server.diagnostics.set(SOURCE, uri, diagnostics, version)
+            self.server.diagnostics.publish(uri)
+            return
+        self.documents[uri] = _DocumentState(version, analysis.findings, analyzer)
+        diagnostics = [self.to_diagnostic(f, lines, codec, uri, version) for f in analysis.findings]
+        self.server.diagnostics.set(SOURCE, uri, diagnostics, version)
+        self.server.diagnostics.publish(uri)
+
+    async def _publish_from_disk(self, analyzer: ProjectAnalyzer, uri: str) -> None:
+        path = uri_to_path(uri)
+        if path is None or uri in self.server.workspace.text_documents:
+            return
+        analysis = await asyncio.to_thread(analyzer.analyze_file, str(path))
+        if uri in self.server.workspace.text_documents:
+            return
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        findings = analysis.findings or []
+        lines = _lines(text)
+        codec = self.server.workspace.position_codec
+        self._workspace_uris.add(uri)
+        self.server.diagnostics.set(SOURCE, uri, [self.to_diagnostic(f, lines, codec, uri, None) for f in findings], None)
+        self.server.diagnostics.publish(uri)
+
+    async def _publish_workspace(self, analyzer: ProjectAnalyzer) -> None:
+        for relative in await asyncio.to_thread(python_files, analyzer.root, analyzer.settings.exclude):
+            uri = path_to_uri(analyzer.root / relative)
+            if uri not in self.server.workspace.text_documents:
+                await self._publish_from_disk(analyzer, uri)
+
+    def to_diagnostic(self, finding: Finding, lines: list[str], codec: PositionCodec, uri: str, version: int | None) -> types.Diagnostic:
+        rule = rule_by_code(finding.code)
+        description = None
+        if rule is not None and self.server.client_support.diagnostic_code_description:
+            description = types.CodeDescription(href=rule.doc().url)
+        return types.Diagnostic(
+            range=to_client_range(lines, finding.line, finding.column, finding.end_line, finding.end_column, codec),
+            message=finding.message,
+            severity=SEVERITY.get(finding.severity, types.DiagnosticSeverity.Warning),
+            code=finding.code,
+            code_description=description,
+            source=SOURCE,
+            data={"uri": uri, "version": version, "finding": finding.to_dict()},
+        )
+
+    # -- code actions ------------------------------------------------------------
+    def _finding_of(self, uri: str, diagnostic: types.Diagnostic, lines: list[str]) -> Finding | None:
+        """The finding behind a diagnostic the client sent back: from its
+        ``data``, else (clients that drop ``data``) matched by code and line."""
+        data = diagnostic.data
+        if isinstance(data, dict) and isinstance(data.get("finding"), dict):
+            try:
+                return Finding.from_dict(data["finding"])
+            except TypeError:
+                pass
+        state = self.documents.get(uri)
+        if state is None:
+            return None
+        line = diagnostic.range.start.line + 1
+        return next((f for f in state.findings if f.code == diagnostic.code and f.line == line), None)
+
+    async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        uri = params.text_document.uri
+        document = self.server.workspace.text_documents.get(uri)
+        if document is None or not uri.endswith(".py"):
+            return None
+        only = params.context.only
+        wants = lambda kind: only is None or any(kind == o or kind.startswith(f"{o}.") for o in only)  # noqa: E731
+        lines = _lines(document.source)
+        actions: list[types.CodeAction] = []
+        resolve_edit = self.server.client_support.code_action_resolve_edit
+        if wants(types.CodeActionKind.QuickFix):
+            for diagnostic in params.context.diagnostics:
+                if diagnostic.source != SOURCE or not isinstance(diagnostic.code, str) or not diagnostic.code.startswith("SG"):
+                    continue
+                finding = self._finding_of(uri, diagnostic, lines)
+                if finding is None:
+                    continue
+                if finding.fix_title:
+                    payload = {"kind": "fix", "uri": uri, "version": document.version, "finding": finding.to_dict()}
+                    action = types.CodeAction(
+                        title=finding.fix_title,
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        is_preferred=finding.fixable,
+                    )
+                    if resolve_edit:
+                        action.data = payload
+                    else:
+                        action.command = types.Command(title=finding.fix_title, command=APPLY_FIX_COMMAND, arguments=[payload])
+                    actions.append(action)
+                # "Ignore" edits are one line: cheap enough to compute now.
+                ignore = ignore_fix(finding, document.source)
+                actions.append(
+                    types.CodeAction(
+                        title=ignore.title,
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=self.workspace_edit(ignore, {uri: document.source}),
+                    )
+                )
+        state = self.documents.get(uri)
+        has_safe = state is not None and any(f.fixable for f in state.findings)
+        if wants(FIX_ALL_KIND) and (has_safe or (only is not None and FIX_ALL_KIND in only)):
+            payload = {"kind": "fixAll", "uri": uri, "version": document.version}
+            action = types.CodeAction(title="stackguard: fix all safe problems", kind=FIX_ALL_KIND)
+            if resolve_edit:
+                action.data = payload
+            elif only is not None and any(FIX_ALL_KIND.startswith(o) and o.startswith("source") for o in only):
+                # Explicitly requested (fix-all on save): the client wants the edit now.
+                action.edit = await self._fix_all_edit(uri)
+            else:
+                # Never run libcst while a client merely lists actions at the cursor.
+                action.command = types.Command(title=action.title, command=FIX_ALL_COMMAND, arguments=[{"uri": uri}])
+            actions.append(action)
+        return actions
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        payload = action.data if isinstance(action.data, dict) else {}
+        if payload.get("kind") == "fix":
+            action.edit = await self._fix_edit(payload)
+        elif payload.get("kind") == "fixAll":
+            action.edit = await self._fix_all_edit(str(payload.get("uri", "")))
+        return action
+
+    async def _current_finding(self, uri: str, finding: Finding, version: Any) -> Finding | None:
+        """The finding as of the document's current version: when the text
+        changed since the diagnostic, re-analyse and match by code and data."""
+        document = self.server.workspace.text_documents.get(uri)
+        if document is None or document.version == version:
+            return finding
+        await self.diagnostics_requested(uri)
+        state = self.documents.get(uri)
+        if state is None:
+            return None
+        same = [f for f in state.findings if f.code == finding.code]
+        return next((f for f in same if f.data == finding.data), None) or next(
+            (f for f in same if f.line == finding.line), None
+        )
+
+    async def _fix_edit(self, payload: dict[str, Any]) -> types.WorkspaceEdit | None:
+        uri = str(payload.get("uri", ""))
+        document = self.server.workspace.text_documents.get(uri)
+        if document is None or not isinstance(payload.get("finding"), dict):
+            return None
+        finding = await self._current_finding(uri, Finding.from_dict(payload["finding"]), payload.get("version"))
+        if finding is None:
+            return None
+        analyzer = self.analyzer_for(uri)
+        errors_module = analyzer.index.errors_module() if analyzer is not None else None
+        text = self.server.workspace.text_documents[uri].source
+        fix = await asyncio.to_thread(
+            fix_for,
+            finding,
+            text,
+            project_root=str(analyzer.root) if analyzer else None,
+            errors_module=errors_module,
+        )
+        if fix is None:
+            return None
+        return self.workspace_edit(fix, {uri: text})
+
+    async def _fix_all_edit(self, uri: str) -> types.WorkspaceEdit | None:
+        document = self.server.workspace.text_documents.get(uri)
+        analyzer = self.analyzer_for(uri)
+        path = uri_to_path(uri)
+        if document is None or analyzer is None or path is None:
+            return None
+        original = document.source
+
+        def run() -> str:
+            def check(text: str) -> list[Finding]:
+                from ...analysis.source import parse_source
+
+                relative = analyzer.relative(path) or path.name
+                source = parse_source(str(path), relative, text)
+                if source.tree is None:
+                    return []
+                layer = analyzer.index.layer_of(relative) or "other"
+                return analyzer.engine.check(source, layer, profile=analyzer.profile, index=analyzer.index).findings
+
+            new_text, _ = fix_all(original, check, project_root=str(analyzer.root))
+            return new_text
+
+        new_text = await asyncio.to_thread(run)
+        if new_text == original:
+            return types.WorkspaceEdit(changes={})
+        edits = text_edits(original, new_text)
+        return self.workspace_edit(Fix("fix all", "*", (FileEdit(str(path), edits),), True), {uri: original})
+
+    def workspace_edit(self, fix: Fix, texts: dict[str, str]) -> types.WorkspaceEdit | None:
+        """A Fix as the WorkspaceEdit this client can apply: documentChanges
+        with versions (and CreateFile when it supports resource operations),
+        else plain ``changes``. A fix that must create a file is not offered
+        to a client that cannot create files."""
+        support = self.server.client_support
+        codec = self.server.workspace.position_codec
+        document_changes: list[Any] = []
+        changes: dict[str, list[types.TextEdit]] = {}
+        for file_edit in fix.edits:
+            uri = path_to_uri(file_edit.path)
+            if file_edit.create:
+                if not (support.document_changes and support.resource_create):
+                    return None
+                document_changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True)))
+                whole = types.TextEdit(range=types.Range(types.Position(0, 0), types.Position(0, 0)), new_text=file_edit.new_text or "")
+                document_changes.append(
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None), edits=[whole]
+                    )
+                )
+                continue
+            text = texts.get(uri)
+            if text is None:
+                document = self.server.workspace.text_documents.get(uri)
+                if document is not None:
+                    text = document.source
+                else:
+                    try:
+                        text = Path(file_edit.path).read_text(encoding="utf-8")
+                    except (OSError, UnicodeDecodeError):
+                        return None
+            lines = _lines(text)
+            if file_edit.new_text is not None and not file_edit.edits:
+                edits_core = text_edits(text, file_edit.new_text)
+            else:
+                edits_core = file_edit.edits
+            lsp_edits = [
+                types.TextEdit(
+                    range=to_client_range(lines, e.line, e.column, e.end_line, e.end_column, codec), new_text=e.new_text
+                )
+                for e in edits_core
+            ]
+            changes[uri] = lsp_edits
+            open_document = self.server.workspace.text_documents.get(uri)
+            document_changes.append(
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=open_document.version if open_document else None
+                    ),
+                    edits=lsp_edits,
+                )
+            )
+        if support.document_changes:
+            return types.WorkspaceEdit(document_changes=document_changes)
+        return types.WorkspaceEdit(changes=changes)
+
+    # -- commands -------------------------------------------------------------
+    async def _apply(self, edit: types.WorkspaceEdit | None, label: str) -> dict[str, Any]:
+        if edit is None:
+            return {"applied": False, "reason": "no fix applies to the current text"}
+        result = await self.server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+        return {"applied": bool(result.applied), "reason": result.failure_reason}
+
+    async def apply_fix_command(self, argument: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(argument.get("uri"), str) or not isinstance(argument.get("finding"), dict):
+            raise CommandError("expected {uri, finding, version}")
+        return await self._apply(await self._fix_edit({**argument, "kind": "fix"}), "stackguard: quick fix")
+
+    async def fix_all_command(self, argument: dict[str, Any]) -> dict[str, Any]:
+        uri = argument.get("uri")
+        if not isinstance(uri, str):
+            raise CommandError("expected {uri: <document uri>}")
+        if uri not in self.server.workspace.text_documents:
+            raise CommandError(f"{uri} is not open")
+        return await self._apply(await self._fix_all_edit(uri), "stackguard: fix all")
+
+    # -- hover -------------------------------------------------------------------
+    def hover(self, uri: str, position: types.Position) -> str | None:
+        document = self.server.workspace.text_documents.get(uri)
+        if document is None or not uri.endswith(".py"):
+            return None
+        lines = _lines(document.source)
+        line, column = from_client_position(lines, position, self.server.workspace.position_codec)
+        # A suppression code in a comment: `# stackguard: ignore[SG201]`.
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        if "stackguard:" in text:
+            for directive_line, start, end, code in Suppressions.parse(text).directives:
+                if start <= column <= end:
+                    rule = rule_by_code(code)
+                    return rule.doc().markdown if rule else f"Unknown stackguard rule `{code}`."
+        state = self.documents.get(uri)
+        if state is None:
+            return None
+        docs = []
+        for finding in state.findings:
+            starts = (finding.line, finding.column) <= (line, column)
+            ends = (line, column) <= (finding.end_line, finding.end_column)
+            if starts and ends:
+                rule = rule_by_code(finding.code)
+                if rule is not None and rule.doc().markdown not in docs:
+                    docs.append(rule.doc().markdown)
+        return "\n\n---\n\n".join(docs) or None
+
