@@ -38,21 +38,6 @@ class DocumentAnalysis:
     rule_errors: list[str] = field(default_factory=list)
 
 
-def model_signature(summary: ModuleSummary | None) -> tuple:
-    """What other files' analysis depends on, without line numbers (which
-    move on every edit above a model)."""
-    if summary is None:
-        return ()
-    signature = []
-    for model in sorted(summary.models, key=lambda m: m.name):
-        columns = tuple(sorted((c.name, c.type, c.nullable, c.primary_key, c.foreign_key) for c in model.columns.values()))
-        relationships = tuple(
-            sorted((r.name, r.target, r.uselist, r.lazy, r.back_populates) for r in model.relationships.values())
-        )
-        signature.append((model.name, model.table, columns, relationships))
-    return tuple(signature)
-
-
 def python_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
     """Project-relative paths of the ``.py`` files under ``root``, skipping
     virtualenvs, node_modules, build output and symlinked folders."""
@@ -125,10 +110,10 @@ class ProjectAnalyzer:
                 self.index.record_skipped(relative, source.parse_problem)  # type: ignore[arg-type]
             return DocumentAnalysis(relative, None, source.parse_problem)
         with self._lock:
-            old = self.index.summaries.get(relative)
             summary = self.index.analyze(relative, source.tree)
-            dependents = self.index.update(summary)
-            affected = dependents if model_signature(old) != model_signature(summary) else set()
+            # Non-empty only when something other files can see changed
+            # (models, layer, top-level names), not on every keystroke.
+            affected = self.index.update(summary)
             result = self.engine.check(source, summary.layer, profile=self.profile, index=self.index, module=summary.module)
         return DocumentAnalysis(relative, result.findings, None, summary.layer, affected=affected, rule_errors=result.rule_errors)
 

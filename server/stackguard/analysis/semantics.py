@@ -152,7 +152,8 @@ class ImportMap:
     names: dict[str, str] = field(default_factory=dict)
     module: str = ""
     session_aliases: set[str] = field(default_factory=set)
-    router_objects: set[str] = field(default_factory=set)
+    # module-level routing objects: name -> the factory that built it
+    router_objects: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str = "") -> ImportMap:
@@ -198,8 +199,10 @@ class ImportMap:
             return
         if self.is_session_annotation(value):
             self.session_aliases.update(names)
-        if isinstance(value, ast.Call) and self.resolve(value.func) in ROUTER_FACTORIES:
-            self.router_objects.update(names)
+        if isinstance(value, ast.Call):
+            factory = self.resolve(value.func)
+            if factory in ROUTER_FACTORIES:
+                self.router_objects.update(dict.fromkeys(names, factory))
 
     def resolve(self, expr: ast.AST) -> str | None:
         """The qualified name of a Name/Attribute chain whose root is imported
@@ -223,7 +226,7 @@ class ImportMap:
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             try:
                 annotation = ast.parse(annotation.value, mode="eval").body
-            except SyntaxError:
+            except (SyntaxError, ValueError, UnicodeError, RecursionError, MemoryError):
                 return False
         if isinstance(annotation, ast.Name) and annotation.id in self.session_aliases:
             return True
@@ -336,10 +339,7 @@ def _decorator_route(decorator: ast.expr, imports: ImportMap) -> tuple[str, tupl
         methods = ("WEBSOCKET",)
     else:
         methods = _methods_kw(call) or ("GET",)
-    owner_factory = None
-    if known_owner:
-        owner_factory = next((f for f in ROUTER_FACTORIES if f.rsplit(".", 1)[-1].lower() in owner_root.lower()), None)
-    return _framework_of(owner_factory, imports), methods, path, owner
+    return _framework_of(imports.router_objects.get(owner_root), imports), methods, path, owner
 
 
 def _class_is_view(cls: ast.ClassDef, imports: ImportMap) -> str | None:

@@ -33,9 +33,19 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(sorted(found, key=lambda rule: rule.code))
 
 
+@cache
+def _rules_by_key() -> dict[str, type[Rule]]:
+    table: dict[str, type[Rule]] = {}
+    for rule in all_rules():
+        table[rule.code] = rule
+        table[rule.name] = rule
+    return table
+
+
 def rule_by_code(code: str) -> type[Rule] | None:
-    wanted = code.upper()
-    return next((rule for rule in all_rules() if rule.code == wanted or rule.name == code.lower()), None)
+    """A rule by code (``SG201``, any case) or name (``sql-string-interpolation``)."""
+    table = _rules_by_key()
+    return table.get(code.upper()) or table.get(code.lower())
 
 
 def select_rules(select: list[str] | tuple[str, ...] = (), ignore: list[str] | tuple[str, ...] = ()) -> list[type[Rule]]:

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..analysis.semantics import (
@@ -268,6 +268,7 @@ class RuleDoc:
     url: str
 
     @classmethod
+    @cache
     def of(cls, rule: type[Rule]) -> RuleDoc:
         module = sys.modules.get(rule.__module__)
         text = (module.__doc__ if module else None) or rule.__doc__ or ""

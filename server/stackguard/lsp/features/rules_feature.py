@@ -69,6 +69,27 @@ def from_client_position(lines: list[str], position: types.Position, codec: Posi
     return server.line + 1, server.character
 
 
+# What a diagnostic's ``data`` leaves out of the finding: the diagnostic and
+# its URI already say it, and every byte is serialised on every keystroke.
+_IMPLIED_KEYS = ("path", "relative", "name", "message")
+
+
+def compact_finding(finding: Finding) -> dict[str, Any]:
+    raw = finding.to_dict()
+    for key in _IMPLIED_KEYS:
+        raw.pop(key, None)
+    return raw
+
+
+def expand_finding(raw: dict[str, Any], uri: str, message: str, analyzer: ProjectAnalyzer | None) -> Finding:
+    path = uri_to_path(uri)
+    path_text = str(path) if path is not None else uri
+    relative = (analyzer.relative(path_text) if analyzer is not None else None) or Path(path_text).name
+    rule = rule_by_code(str(raw["code"]))
+    implied = {"path": path_text, "relative": relative, "name": rule.name if rule else raw["code"], "message": message}
+    return Finding.from_dict({**raw, **implied})
+
+
 class RulesFeature(Feature):
     name = "rules"
 
@@ -315,7 +336,7 @@ class RulesFeature(Feature):
             code=finding.code,
             code_description=description,
             source=SOURCE,
-            data={"uri": uri, "version": version, "finding": finding.to_dict()},
+            data={"version": version, "finding": compact_finding(finding)},
         )
 
     # -- code actions ------------------------------------------------------------
@@ -325,8 +346,8 @@ class RulesFeature(Feature):
         data = diagnostic.data
         if isinstance(data, dict) and isinstance(data.get("finding"), dict):
             try:
-                return Finding.from_dict(data["finding"])
-            except TypeError:
+                return expand_finding(data["finding"], uri, diagnostic.message, self.analyzer_for(uri))
+            except (TypeError, KeyError, ValueError):
                 pass
         state = self.documents.get(uri)
         if state is None:
