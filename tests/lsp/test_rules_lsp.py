@@ -270,3 +270,15 @@ async def test_command_fallback_applies_fix_with_apply_edit(emacs_client: Langua
     assert result["applied"] is True
     await wait_until(lambda: len(applied) == 2, "second workspace/applyEdit")
     assert ".options(selectinload(User.orders))" in apply_edits(path.read_text(), edits_for(applied[1].edit, uri(path)))
+
+
+async def test_workspace_symbols_list_routes(lsp: Session, workspace: Path):
+    await lsp.initialize([workspace])
+    await lsp.wait_for_stack(workspace)
+    symbols = await lsp.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="get users"))
+    names = {s.name: s for s in symbols}
+    assert "GET /api/users/{user_id}" in names, sorted(names)
+    assert "POST /api/users/" not in names  # "get" does not match POST
+    symbol = names["GET /api/users/{user_id}"]
+    assert symbol.location.uri == uri(workspace / "app/routers/users.py")
+    assert symbol.location.range.start.line == 6  # the `@router.get` route declaration, line 7

@@ -121,6 +121,12 @@ class RulesFeature(Feature):
         async def code_action_resolve(ls: StackguardServer, action: types.CodeAction) -> types.CodeAction:
             return await feature.resolve(action)
 
+        @self.server.feature(types.WORKSPACE_SYMBOL)
+        async def workspace_symbol(
+            ls: StackguardServer, params: types.WorkspaceSymbolParams
+        ) -> list[types.SymbolInformation]:
+            return await feature.route_symbols(params.query)
+
     # -- analyzers -------------------------------------------------------------
     def _analyzer_key(self, folder: FolderState, root: str) -> str:
         return f"{folder.uri}\0{root}"
@@ -541,6 +547,42 @@ class RulesFeature(Feature):
             return types.WorkspaceEdit(document_changes=document_changes)
         return types.WorkspaceEdit(changes=changes)
 
+    # -- workspace symbols: routes ("GET /items/{item_id}") ---------------------
+    async def route_symbols(self, query: str) -> list[types.SymbolInformation]:
+        """Every route the indexes know, as ``METHOD /path``, filtered by a
+        case-insensitive subsequence match on the query (as editors do)."""
+        for folder in self.server.state:
+            for profile in folder.profiles or []:
+                self.analyzer_for(path_to_uri(Path(profile.root) / "__init__.py"))
+            if not folder.profiles:
+                self.analyzer_for(path_to_uri(folder.path / "__init__.py"))
+        await asyncio.gather(*(t for t in self._indexing.values() if not t.done()), return_exceptions=True)
+        wanted = query.lower().replace(" ", "")
+        symbols: list[types.SymbolInformation] = []
+        seen: set[tuple[str, str, int]] = set()
+        for analyzer in list(self.analyzers.values()):
+            for route in analyzer.index.routes:
+                name = f"{route.method} {route.path}"
+                if not _subsequence(wanted, name.lower().replace(" ", "")):
+                    continue
+                line = max((route.handler_line or route.line) - 1, 0)
+                key = (name, route.relative, line)
+                if key in seen:
+                    continue
+                seen.add(key)
+                position = types.Position(line, 0)
+                symbols.append(
+                    types.SymbolInformation(
+                        name=name,
+                        kind=types.SymbolKind.Function,
+                        location=types.Location(
+                            uri=path_to_uri(analyzer.root / route.relative), range=types.Range(position, position)
+                        ),
+                        container_name=f"{route.framework} · {route.handler}",
+                    )
+                )
+        return symbols
+
     # -- commands -------------------------------------------------------------
     async def _apply(self, edit: types.WorkspaceEdit | None, label: str) -> dict[str, Any]:
         if edit is None:
@@ -588,3 +630,7 @@ class RulesFeature(Feature):
                     docs.append(rule.doc().markdown)
         return "\n\n---\n\n".join(docs) or None
 
+
+def _subsequence(needle: str, haystack: str) -> bool:
+    characters = iter(haystack)
+    return all(char in characters for char in needle)
