@@ -51,11 +51,24 @@ class SourceFile:
         return len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
 
     def segment(self, node: ast.AST) -> str:
-        """The node's exact source text ('' when it has no position)."""
-        try:
-            return ast.get_source_segment(self.text, node) or ""
-        except (AttributeError, IndexError, ValueError):
+        """The node's exact source text ('' when it has no position).
+
+        Unlike ``ast.get_source_segment``, which re-splits the whole file on
+        every call, this slices the cached lines: rules call it per finding."""
+        line = getattr(node, "lineno", None)
+        end_line = getattr(node, "end_lineno", None)
+        column = getattr(node, "col_offset", None)
+        end_column = getattr(node, "end_col_offset", None)
+        if line is None or end_line is None or column is None or end_column is None:
             return ""
+        lines = self.lines
+        if not (0 < line <= end_line <= len(lines)):
+            return ""
+        if line == end_line:
+            return lines[line - 1].encode("utf-8")[column:end_column].decode("utf-8", errors="replace")
+        first = lines[line - 1].encode("utf-8")[column:].decode("utf-8", errors="replace")
+        last = lines[end_line - 1].encode("utf-8")[:end_column].decode("utf-8", errors="replace")
+        return "\n".join([first, *lines[line : end_line - 1], last])
 
 
 def _syntax_problem(exc: SyntaxError) -> ParseProblem:

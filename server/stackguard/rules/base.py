@@ -218,11 +218,17 @@ class Rule:
         data: Mapping[str, Any] | None = None,
         fixable: bool | None = None,
         fix_title: str | None = None,
+        safe: bool | None = None,
+        severity: Severity | None = None,
     ) -> None:
+        """``fixable=False`` withdraws the rule's fix for this finding;
+        ``safe=False`` keeps it but not for ``--fix``/fixAll; ``severity``
+        overrides the rule's default (a user's configured severity wins)."""
         span = where if isinstance(where, Span) else self.ctx.span_of(where)
         title = fix_title if fix_title is not None else self.fix_title
         has_fix = title is not None if fixable is None else fixable
-        severity = self.ctx.settings.severity.get(self.code, self.default_severity)
+        is_safe = self.fix_safe if safe is None else safe
+        severity = self.ctx.settings.severity.get(self.code, severity or self.default_severity)
         self.ctx.findings.append(
             Finding(
                 code=self.code,
@@ -237,7 +243,7 @@ class Rule:
                 end_column=span.end_column,
                 layer=self.ctx.layer,
                 fix_title=title if has_fix else None,
-                fixable=bool(has_fix and self.fix_safe),
+                fixable=bool(has_fix and is_safe),
                 data=dict(data or {}),
             )
         )
