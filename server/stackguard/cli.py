@@ -19,6 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stackguard import __version__
+from stackguard.check import add_check_parser
+from stackguard.rules_cli import add_rules_parser
+from stackguard.verify.cli import add_verify_parser
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -115,7 +118,13 @@ def run_stack(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------
-SUBCOMMANDS: list[SubcommandAdder] = [add_serve_parser, add_stack_parser]
+SUBCOMMANDS: list[SubcommandAdder] = [
+    add_serve_parser,
+    add_stack_parser,
+    add_verify_parser,
+    add_check_parser,  # stackguard.check
+    add_rules_parser,  # stackguard.rules_cli
+]
 
 
 def build_parser(subcommands: Sequence[SubcommandAdder] | None = None) -> argparse.ArgumentParser:

@@ -20,10 +20,13 @@ def stack_schema() -> dict[str, Any]:
 
 
 def skills_root() -> Traversable:
-    try:
-        return resources.files("stackguard._skills")
-    except ModuleNotFoundError:
-        checkout = Path(__file__).resolve().parents[2] / "skills"
-        if checkout.is_dir():
-            return checkout  # type: ignore[return-value]
-        raise
+    """The shipped skills folder. Reached through the ``stackguard`` package
+    (not ``stackguard._skills``, a namespace package whose MultiplexedPath
+    takes one path segment per ``joinpath``)."""
+    installed = resources.files("stackguard").joinpath("_skills")
+    if installed.is_dir():
+        return installed
+    checkout = Path(__file__).resolve().parents[2] / "skills"
+    if checkout.is_dir():
+        return checkout  # type: ignore[return-value]
+    raise FileNotFoundError("stackguard's skills/ folder is missing from this installation")

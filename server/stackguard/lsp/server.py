@@ -398,8 +398,9 @@ def create_server(features: Iterable[type[Feature]] | None = None) -> Stackguard
     if features is None:
         from .features.rules_feature import RulesFeature
         from .features.stack_feature import StackFeature
+        from .features.verify_feature import VerifyFeature
 
-        features = [StackFeature, RulesFeature]
+        features = [StackFeature, RulesFeature, VerifyFeature]
     for feature_cls in features:
         server.add_feature(feature_cls(server))
     return server

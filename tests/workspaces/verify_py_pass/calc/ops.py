@@ -1,0 +1,6 @@
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def label(value: int) -> str:
+    return f"#{value}"
