@@ -231,6 +231,24 @@ class WorkspaceIndex:
         )
         return index
 
+    @classmethod
+    def from_summaries(
+        cls,
+        root: Path | None,
+        summaries: Mapping[str, ModuleSummary],
+        skipped: Mapping[str, ParseProblem] | None = None,
+        settings_layers: Any = None,
+        alembic_dirs: Iterable[str] = (),
+    ) -> WorkspaceIndex:
+        """An index from summaries computed elsewhere (``stackguard check``'s
+        workers, a cache), loaded in bulk: ``update`` per file would rebuild
+        the module map and import graph once per file."""
+        index = cls(root, settings_layers, alembic_dirs)
+        index.summaries.update(sorted(summaries.items()))
+        index.skipped.update(skipped or {})
+        index._rebuild_module_map()
+        return index
+
     def _build_in_pool(
         self, root: Path, files: list[str], workers: int, alembic: frozenset[str], max_bytes: int
     ) -> list[tuple[str, ModuleSummary | None, ParseProblem | None]] | None:
@@ -283,8 +301,14 @@ class WorkspaceIndex:
             affected |= self.dependents(relative)
         if self.has_rate_limiter != limiter_before:
             affected |= set(self.files_in_layer("router"))
+        if (old.migration if old is not None else None) != summary.migration:
+            # SG601 compares every model with the migration history.
+            affected |= self.files_declaring_models()
         affected.discard(relative)
         return affected
+
+    def files_declaring_models(self) -> set[str]:
+        return {relative for relative, summary in self.summaries.items() if summary.models}
 
     def remove(self, relative: str) -> set[str]:
         """Forget a deleted (or excluded) file; returns its dependents (and
@@ -294,6 +318,8 @@ class WorkspaceIndex:
             return set()
         limiter_before = self.has_rate_limiter
         affected = self.dependents(relative)
+        if self.summaries[relative].migration is not None:
+            affected |= self.files_declaring_models()
         del self.summaries[relative]
         self._rebuild_module_map()
         self._invalidate()
