@@ -10,6 +10,7 @@ reason is logged.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from ..rules.base import Finding
@@ -31,7 +32,20 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FIXABLE_CODES = frozenset({"SG104", "SG201", "SG202"})
+# code -> "module:function" in this package; imported on first use so the
+# keystroke path never loads libcst. Each function takes
+# (finding, source_text, *, project_root=None, errors_module=None) -> Fix | None.
+FIXERS: dict[str, str] = {
+    "SG104": "domain_exception:domain_exception_fix",
+    "SG201": "sql_params:sql_params_fix",
+    "SG202": "eager_load:eager_load_fix",
+    "SG301": "secrets_env:secrets_env_fix",
+    "SG302": "password_hash:password_hash_fix",
+    "SG303": "jwt_verify:jwt_verify_fix",
+    "SG501": "annotations:annotations_fix",
+    "SG502": "blocking_call:blocking_call_fix",
+}
+FIXABLE_CODES = frozenset(FIXERS)
 
 
 def fix_for(
@@ -44,20 +58,16 @@ def fix_for(
     """The rule's quick fix for ``finding`` in ``source_text`` (the current
     text of ``finding.path``), or None when the rule has none or it does not
     apply here. ``project_root`` and ``errors_module`` (relative path from the
-    workspace index) place the errors module of the SG104 fix."""
+    workspace index) place files a fix creates or edits (the errors module of
+    SG104, ``.env.example`` of SG301)."""
+    target = FIXERS.get(finding.code)
+    if target is None:
+        return None
+    module_name, _, function_name = target.partition(":")
     try:
-        if finding.code == "SG201":
-            from .sql_params import sql_params_fix
-
-            return sql_params_fix(finding, source_text)
-        if finding.code == "SG202":
-            from .eager_load import eager_load_fix
-
-            return eager_load_fix(finding, source_text)
-        if finding.code == "SG104":
-            from .domain_exception import domain_exception_fix
-
-            return domain_exception_fix(finding, source_text, project_root=project_root, errors_module=errors_module)
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        function = getattr(module, function_name)
+        return function(finding, source_text, project_root=project_root, errors_module=errors_module)
     except Exception:  # a bug in one fix must not take the code action request down
         log.exception("fix for %s at %s:%d failed", finding.code, finding.relative or finding.path, finding.line)
     return None

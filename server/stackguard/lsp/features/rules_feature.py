@@ -21,6 +21,7 @@ from pygls.workspace.position_codec import PositionCodec, ServerTextPosition, Se
 
 from ...analysis.project import DocumentAnalysis, ProjectAnalyzer, python_files
 from ...analysis.suppress import Suppressions
+from ...config_scan import is_config_file, scan_config_text, tracked_config_files
 from ...fixes import FileEdit, Fix, fix_all, fix_for, ignore_fix, text_edits
 from ...rules import Finding, rule_by_code
 from ..server import CommandError, Feature, StackguardServer
@@ -100,6 +101,9 @@ class RulesFeature(Feature):
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._indexing: dict[str, asyncio.Task[None]] = {}
         self._workspace_uris: set[str] = set()
+        # Config files git tracks, per project root (the secrets scan skips
+        # untracked files: an untracked .env is where secrets belong).
+        self._tracked: dict[str, set[str]] = {}
         server.register_command(FIX_ALL_COMMAND, self.fix_all_command)
         server.register_command(APPLY_FIX_COMMAND, self.apply_fix_command)
         self._register_handlers()
@@ -171,20 +175,35 @@ class RulesFeature(Feature):
     def _reset(self) -> None:
         """Settings or stacks changed: new analyzers, re-analyse open documents."""
         self.analyzers.clear()
+        self._tracked.clear()
         for uri in list(self.server.workspace.text_documents):
-            if uri.endswith(".py"):
+            if self._is_analysed(uri):
                 self.schedule(uri, delay=0)
 
     # -- hooks -------------------------------------------------------------------
-    def document_open(self, uri: str) -> None:
+    def _is_analysed(self, uri: str) -> bool:
+        """Python documents, and config files (YAML/TOML/JSON/INI/.env) for
+        the secrets scan (which only reports on files git tracks)."""
         if uri.endswith(".py"):
+            return True
+        path = uri_to_path(uri)
+        return path is not None and is_config_file(path.name)
+
+    def document_open(self, uri: str) -> None:
+        if self._is_analysed(uri):
             self.schedule(uri, delay=0)
 
     def document_change(self, uri: str) -> None:
-        if uri.endswith(".py"):
+        if self._is_analysed(uri):
             folder = self.server.state.folder_for(uri)
             delay = (folder.resolved.settings.diagnostics.debounce_ms if folder else 150) / 1000
             self.schedule(uri, delay=delay)
+
+    def document_save(self, uri: str) -> None:
+        # A saved config file may just have been added to git.
+        if self._is_analysed(uri) and not uri.endswith(".py"):
+            self._tracked.clear()
+            self.schedule(uri, delay=0)
 
     def document_close(self, uri: str) -> None:
         task = self._pending.pop(uri, None)
@@ -255,6 +274,9 @@ class RulesFeature(Feature):
         if analyzer is None or path is None:
             return
         version, text = document.version, document.source
+        if not uri.endswith(".py"):
+            await self._analyze_config(uri, path, version, text, analyzer)
+            return
         analysis = await asyncio.to_thread(analyzer.analyze, str(path), text)
         current = self.server.workspace.text_documents.get(uri)
         if current is None or current.version != version:
@@ -264,6 +286,24 @@ class RulesFeature(Feature):
         self._publish(uri, version, text, analyzer, analysis)
         for relative in analysis.affected:
             self._reschedule_relative(analyzer, relative)
+
+    async def _analyze_config(self, uri: str, path: Path, version: int | None, text: str, analyzer: ProjectAnalyzer) -> None:
+        relative = analyzer.relative(path)
+        if relative is None:
+            return
+        tracked = self._tracked.get(str(analyzer.root))
+        if tracked is None:
+            tracked = set(await asyncio.to_thread(tracked_config_files, analyzer.root))
+            self._tracked[str(analyzer.root)] = tracked
+        findings: list[Finding] = []
+        if relative in tracked:
+            findings = await asyncio.to_thread(
+                scan_config_text, relative, text, path=str(path), settings=analyzer.settings
+            )
+        current = self.server.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return
+        self._publish(uri, version, text, analyzer, DocumentAnalysis(relative, findings, layer="config"))
 
     def _reschedule_relative(self, analyzer: ProjectAnalyzer, relative: str) -> None:
         uri = path_to_uri(analyzer.root / relative)
@@ -364,8 +404,10 @@ class RulesFeature(Feature):
     async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
         document = self.server.workspace.text_documents.get(uri)
-        if document is None or not uri.endswith(".py"):
+        if document is None or not self._is_analysed(uri):
             return None
+        # JSON and JS/TS sources have no `#` comments to carry an ignore directive.
+        can_ignore = uri.endswith((".py", ".yaml", ".yml", ".toml", ".ini", ".cfg")) or "/.env" in uri
         only = params.context.only
         wants = lambda kind: only is None or any(kind == o or kind.startswith(f"{o}.") for o in only)  # noqa: E731
         lines = _lines(document.source)
@@ -391,6 +433,8 @@ class RulesFeature(Feature):
                     else:
                         action.command = types.Command(title=finding.fix_title, command=APPLY_FIX_COMMAND, arguments=[payload])
                     actions.append(action)
+                if not can_ignore:
+                    continue
                 # "Ignore" edits are one line: cheap enough to compute now.
                 ignore = ignore_fix(finding, document.source)
                 actions.append(
