@@ -10,6 +10,7 @@ where possible: the expression-level pass is the engine's.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
@@ -81,6 +82,7 @@ SESSION_TYPE_SUFFIXES = (
     "AsyncCursor",
     "Pool",
 )
+SESSION_DEPENDENCY_ALIAS = re.compile(r"^(Async)?(Db|DB|Database|Session|DbSession|Conn|Connection)(Dep|Dependency)$")
 SESSION_PARAM_NAMES = frozenset(
     {"session", "db_session", "db", "conn", "connection", "cursor", "cur", "async_session", "dbsession", "tx", "uow_session"}
 )
@@ -246,6 +248,10 @@ class ImportMap:
         last = dotted.rsplit(".", 1)[-1]
         if last in ("Engine", "AsyncEngine", "sessionmaker", "async_sessionmaker"):
             return False
+        if SESSION_DEPENDENCY_ALIAS.match(last):
+            # `SessionDep = Annotated[Session, Depends(get_session)]` imported
+            # from another module (the FastAPI tutorial style).
+            return True
         return last.endswith(SESSION_TYPE_SUFFIXES) and last not in ("ClientSession",)
 
 

@@ -25,6 +25,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from ..migrations.history import AlembicRevision, DjangoMigration, migration_facts
+
 # --------------------------------------------------------------------------
 # Result types
 # --------------------------------------------------------------------------
@@ -192,6 +194,9 @@ class ModuleSummary:
     exception_classes: list[str] = field(default_factory=list)
     # Top-level functions and classes: name -> line.
     symbols: dict[str, int] = field(default_factory=dict)
+    # The migration this module is (an Alembic revision or a Django
+    # migration, ``stackguard.migrations.history``), for SG601.
+    migration: AlembicRevision | DjangoMigration | None = None
 
     @property
     def declares_handlers(self) -> bool:
@@ -1994,10 +1999,15 @@ def summarize(relative: str, tree: ast.Module, layer: str) -> ModuleSummary:
     to inspect leaves the summary with what was gathered until then."""
     summarizer = _Summarizer(relative, tree, layer)
     try:
-        return summarizer.run()
+        summary = summarizer.run()
     except (RecursionError, MemoryError):
         summarizer.summary.handlers = list(summarizer._handlers)
         return summarizer.summary
+    try:
+        summary.migration = migration_facts(relative, tree)
+    except (RecursionError, MemoryError):
+        pass
+    return summary
 
 
 def route_handler_names(relative: str, tree: ast.Module) -> list[str]:

@@ -398,9 +398,10 @@ def create_server(features: Iterable[type[Feature]] | None = None) -> Stackguard
     if features is None:
         from .features.rules_feature import RulesFeature
         from .features.stack_feature import StackFeature
+        from .features.migrations_feature import MigrationsFeature
         from .features.verify_feature import VerifyFeature
 
-        features = [StackFeature, RulesFeature, VerifyFeature]
+        features = [StackFeature, RulesFeature, VerifyFeature, MigrationsFeature]
     for feature_cls in features:
         server.add_feature(feature_cls(server))
     return server

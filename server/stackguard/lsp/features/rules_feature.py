@@ -11,6 +11,7 @@ command that applies the edit with ``workspace/applyEdit``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pygls.workspace.position_codec import PositionCodec, ServerTextPosition, Se
 from ...analysis.project import DocumentAnalysis, ProjectAnalyzer, python_files
 from ...analysis.suppress import Suppressions
 from ...config_scan import is_config_file, scan_config_text, tracked_config_files
-from ...fixes import FileEdit, Fix, fix_all, fix_for, ignore_fix, text_edits
+from ...fixes import FIXABLE_CODES, FileEdit, Fix, fix_all, fix_for, ignore_fix, text_edits
 from ...rules import Finding, rule_by_code
 from ..server import CommandError, Feature, StackguardServer
 from ..workspace_state import FolderState, path_to_uri, uri_to_path
@@ -33,6 +34,14 @@ SOURCE = "stackguard"
 FIX_ALL_KIND = "source.fixAll.stackguard"
 FIX_ALL_COMMAND = "stackguard.fixAll"
 APPLY_FIX_COMMAND = "stackguard.applyFix"
+# Every kind any feature offers: clients filter requests (and menus) by these.
+CODE_ACTION_KINDS = [
+    types.CodeActionKind.QuickFix,
+    FIX_ALL_KIND,
+    "source.generateMigration",
+    "refactor.extract.service",
+    "refactor.rewrite.repositoryMethod",
+]
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
     "warning": types.DiagnosticSeverity.Warning,
@@ -114,9 +123,7 @@ class RulesFeature(Feature):
 
         @self.server.feature(
             types.TEXT_DOCUMENT_CODE_ACTION,
-            types.CodeActionOptions(
-                code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=True
-            ),
+            types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True),
         )
         async def code_action(ls: StackguardServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
             return await feature.code_actions(params)
@@ -420,7 +427,7 @@ class RulesFeature(Feature):
                 finding = self._finding_of(uri, diagnostic, lines)
                 if finding is None:
                     continue
-                if finding.fix_title:
+                if finding.fix_title and finding.code in FIXABLE_CODES:
                     payload = {"kind": "fix", "uri": uri, "version": document.version, "finding": finding.to_dict()}
                     action = types.CodeAction(
                         title=finding.fix_title,
@@ -459,14 +466,53 @@ class RulesFeature(Feature):
                 # Never run libcst while a client merely lists actions at the cursor.
                 action.command = types.Command(title=action.title, command=FIX_ALL_COMMAND, arguments=[{"uri": uri}])
             actions.append(action)
+        actions.extend(await self._feature_code_actions(uri, params, document.source))
         return actions
+
+    async def _feature_code_actions(self, uri: str, params: types.CodeActionParams, text: str) -> list[types.CodeAction]:
+        """Actions other features add (refactors, migrations, agent variants):
+        each may implement ``extra_code_actions(uri, params, text)``; one that
+        fails is logged and skipped, the others still answer."""
+        extra: list[types.CodeAction] = []
+        for feature in self.server.features:
+            hook = getattr(feature, "extra_code_actions", None)
+            if feature is self or hook is None:
+                continue
+            try:
+                result = hook(uri, params, text)
+                if inspect.isawaitable(result):
+                    result = await result
+                extra.extend(result or [])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.server.log_exception(f"feature {feature.name!r} failed to list code actions", exc)
+        return extra
 
     async def resolve(self, action: types.CodeAction) -> types.CodeAction:
         payload = action.data if isinstance(action.data, dict) else {}
         if payload.get("kind") == "fix":
             action.edit = await self._fix_edit(payload)
-        elif payload.get("kind") == "fixAll":
+            return action
+        if payload.get("kind") == "fixAll":
             action.edit = await self._fix_all_edit(str(payload.get("uri", "")))
+            return action
+        # Payload kinds other features own: the first that resolves it wins.
+        for feature in self.server.features:
+            hook = getattr(feature, "resolve_code_action", None) or getattr(feature, "resolve", None)
+            if feature is self or hook is None:
+                continue
+            try:
+                result = hook(action)
+                if inspect.isawaitable(result):
+                    result = await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.server.log_exception(f"feature {feature.name!r} failed to resolve a code action", exc)
+                continue
+            if result is not None:
+                return result
         return action
 
     async def _current_finding(self, uri: str, finding: Finding, version: Any) -> Finding | None:
