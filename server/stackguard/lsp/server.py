@@ -398,10 +398,12 @@ def create_server(features: Iterable[type[Feature]] | None = None) -> Stackguard
     if features is None:
         from .features.rules_feature import RulesFeature
         from .features.stack_feature import StackFeature
+        from .features.agent_feature import AgentFeature
         from .features.migrations_feature import MigrationsFeature
+        from .features.refactor_feature import RefactorFeature
         from .features.verify_feature import VerifyFeature
 
-        features = [StackFeature, RulesFeature, VerifyFeature, MigrationsFeature]
+        features = [StackFeature, RulesFeature, RefactorFeature, VerifyFeature, MigrationsFeature, AgentFeature]
     for feature_cls in features:
         server.add_feature(feature_cls(server))
     return server

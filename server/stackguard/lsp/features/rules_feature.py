@@ -41,6 +41,10 @@ CODE_ACTION_KINDS = [
     "source.generateMigration",
     "refactor.extract.service",
     "refactor.rewrite.repositoryMethod",
+    # Agent variants: sub-kinds, so clients filtering by the parents see them.
+    "refactor.extract.service.agent",
+    "refactor.rewrite.repositoryMethod.agent",
+    "source.generateMigration.agent",
 ]
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
