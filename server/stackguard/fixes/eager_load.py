@@ -53,7 +53,7 @@ _QUERYSET_METHODS = frozenset(
 _ORM_MODULES = ("sqlalchemy.orm", "sqlalchemy.orm.strategy_options")
 
 
-def eager_load_fix(finding: Finding, source_text: str) -> Fix | None:
+def eager_load_fix(finding: Finding, source_text: str, **_: object) -> Fix | None:
     data: Mapping[str, Any] = finding.data or {}
     what = f"{finding.code} at {finding.relative or finding.path}:{finding.line}"
     model = str(data.get("model") or "")

@@ -86,7 +86,7 @@ _NOT_FUNCTIONS = frozenset(
 )
 
 
-def sql_params_fix(finding: Finding, source_text: str) -> Fix | None:
+def sql_params_fix(finding: Finding, source_text: str, **_: object) -> Fix | None:
     data: Mapping[str, Any] = finding.data or {}
     what = f"{finding.code} at {finding.relative or finding.path}:{finding.line}"
     if data.get("variable"):

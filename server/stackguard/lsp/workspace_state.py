@@ -59,11 +59,17 @@ def contains(parent: Path, child: Path) -> bool:
 
 
 def settings_from_initialization_options(options: Any) -> Any:
-    """Editors send either the settings object itself or ``{"settings": {...}}``
-    (the vscode-python-tools template shape); anything else is passed through
-    so ``resolve_settings`` reports it."""
-    if isinstance(options, Mapping) and isinstance(options.get("settings"), Mapping):
-        return options["settings"]
+    """Editors send the settings object itself, ``{"settings": {...}}`` (the
+    vscode-python-tools template shape) or ``{"stackguard": {...}}`` (the
+    section name, so Helix's one ``config`` table can serve both
+    initializationOptions and workspace/configuration); anything else is
+    passed through so ``resolve_settings`` reports it."""
+    if isinstance(options, Mapping):
+        for key in ("settings", "stackguard"):
+            if isinstance(options.get(key), Mapping) and len(options) == 1:
+                return options[key]
+        if isinstance(options.get("settings"), Mapping):
+            return options["settings"]
     return options
 
 
