@@ -282,3 +282,20 @@ async def test_workspace_symbols_list_routes(lsp: Session, workspace: Path):
     symbol = names["GET /api/users/{user_id}"]
     assert symbol.location.uri == uri(workspace / "app/routers/users.py")
     assert symbol.location.range.start.line == 6  # the `@router.get` route declaration, line 7
+
+
+async def test_workspace_diagnostics_cover_files_that_are_not_open(lsp: Session, workspace: Path):
+    await lsp.initialize([workspace], {"diagnostics": {"workspace": True}})
+    await lsp.wait_for_stack(workspace)
+    repository = uri(workspace / REPOSITORY)
+    if lsp.pulls:
+        report = await lsp.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+        by_uri = {item.uri: item for item in report.items}
+        assert "SG105" in codes(list(by_uri[repository].items))
+        # Nothing changed: a repeated poll with the result ids waits, then says "unchanged".
+        previous = [types.PreviousResultId(uri=item.uri, value=item.result_id) for item in report.items]
+        again = await lsp.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=previous))
+        assert all(isinstance(item, types.WorkspaceUnchangedDocumentDiagnosticReport) for item in again.items)
+    else:
+        await wait_until(lambda: "SG105" in codes(lsp.client.diagnostics.get(repository, [])), "SG105 published unopened")
+        assert lsp.client.stackguard_versions[repository] is None  # type: ignore[attr-defined]

@@ -37,6 +37,7 @@ class DiagnosticsStore:
         self._generation = 0
         self._result_ids: dict[str, str] = {}
         self._refresh_pending = False
+        self._changed = asyncio.Event()
 
     # -- storing ---------------------------------------------------------
     def set(
@@ -84,6 +85,29 @@ class DiagnosticsStore:
     def _bump(self, uri: str) -> None:
         self._generation += 1
         self._result_ids[uri] = f"{self._session}:{self._generation}"
+        self._changed.set()
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Until any document's diagnostics change, or ``timeout`` seconds."""
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def workspace_report(self, previous: dict[str, str], open_uris: set[str]) -> types.WorkspaceDiagnosticReport:
+        """Every stored document that is not open (open ones are pulled per
+        document), unchanged where the client's result id still matches."""
+        items: list[types.WorkspaceDocumentDiagnosticReport] = []
+        for uri in sorted(self.uris() - open_uris):
+            result_id = self.result_id(uri)
+            if previous.get(uri) == result_id:
+                items.append(types.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, result_id=result_id, version=None))
+            else:
+                items.append(
+                    types.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=self.get(uri), result_id=result_id, version=None)
+                )
+        return types.WorkspaceDiagnosticReport(items=items)
 
     # -- delivering ------------------------------------------------------
     def _version(self, uri: str) -> int | None:

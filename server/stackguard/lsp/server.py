@@ -33,6 +33,8 @@ DIAGNOSTIC_IDENTIFIER = "stackguard"
 DIAGNOSTIC_REGISTRATION_ID = "stackguard-pull-diagnostics"
 # A client that never answers workspace/configuration must not stall startup.
 CONFIGURATION_TIMEOUT_S = 5.0
+# How long a workspace/diagnostic long poll waits for a change.
+WORKSPACE_DIAGNOSTIC_POLL_S = 5.0
 
 
 class CommandError(ValueError):
@@ -74,6 +76,9 @@ class Feature:
 
     def stack_changed(self, folder: FolderState) -> None | Awaitable[None]:
         """A folder's stack profiles were (re)detected."""
+
+    def workspace_diagnostics_requested(self) -> None | Awaitable[None]:
+        """A pull client asks for workspace diagnostics (files not open)."""
 
     def diagnostics_requested(self, uri: str) -> None | Awaitable[None]:
         """A pull client asks for a document's diagnostics: finish pending
@@ -259,6 +264,7 @@ class StackguardServer(LanguageServer):
             # Static registration: pygls advertises features registered during
             # initialize, so push-only clients never see a diagnosticProvider.
             self.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, _diagnostic_options())(_pull_diagnostics)
+            self.feature(types.WORKSPACE_DIAGNOSTIC)(_workspace_diagnostics)
         self.call_features_sync("initialize", params)
 
     async def on_initialized(self) -> None:
@@ -271,6 +277,7 @@ class StackguardServer(LanguageServer):
         # The handler is added only now, after capabilities were computed, so
         # it is not also advertised statically.
         self.feature(types.TEXT_DOCUMENT_DIAGNOSTIC)(_pull_diagnostics)
+        self.feature(types.WORKSPACE_DIAGNOSTIC)(_workspace_diagnostics)
         options = _diagnostic_options()
         registration = types.Registration(
             id=DIAGNOSTIC_REGISTRATION_ID,
@@ -305,7 +312,7 @@ _LOG_LEVELS = {
 
 def _diagnostic_options() -> types.DiagnosticOptions:
     return types.DiagnosticOptions(
-        identifier=DIAGNOSTIC_IDENTIFIER, inter_file_dependencies=True, workspace_diagnostics=False
+        identifier=DIAGNOSTIC_IDENTIFIER, inter_file_dependencies=True, workspace_diagnostics=True
     )
 
 
@@ -328,6 +335,23 @@ async def _pull_diagnostics(
 ) -> types.DocumentDiagnosticReport:
     await ls.call_features("diagnostics_requested", params.text_document.uri)
     return ls.diagnostics.report(params.text_document.uri, params.previous_result_id)
+
+
+async def _workspace_diagnostics(
+    ls: StackguardServer, params: types.WorkspaceDiagnosticParams
+) -> types.WorkspaceDiagnosticReport:
+    """Files that are not open (with ``diagnostics.workspace`` on). Answered
+    as a long poll: when nothing changed since the client's result ids, wait
+    for a change (or a deadline) instead of answering at once, because
+    clients re-request as soon as an answer arrives."""
+    await ls.call_features("workspace_diagnostics_requested")
+    previous = {item.uri: item.value for item in params.previous_result_ids or []}
+    open_uris = set(ls.workspace.text_documents)
+    report = ls.diagnostics.workspace_report(previous, open_uris)
+    if previous and all(isinstance(item, types.WorkspaceUnchangedDocumentDiagnosticReport) for item in report.items):
+        await ls.diagnostics.wait_for_change(WORKSPACE_DIAGNOSTIC_POLL_S)
+        report = ls.diagnostics.workspace_report(previous, set(ls.workspace.text_documents))
+    return report
 
 
 def _register_handlers(server: StackguardServer) -> None:

@@ -190,6 +190,7 @@ class RulesFeature(Feature):
         for uri in list(self.server.workspace.text_documents):
             if self._is_analysed(uri):
                 self.schedule(uri, delay=0)
+        self._index_workspace_if_asked()
 
     # -- hooks -------------------------------------------------------------------
     def _is_analysed(self, uri: str) -> bool:
@@ -246,6 +247,12 @@ class RulesFeature(Feature):
     def configuration_changed(self) -> None:
         self._reset()
 
+    def _index_workspace_if_asked(self) -> None:
+        """With diagnostics.workspace on, index (and so report on) every root
+        now, not only once a document opens."""
+        if any(folder.resolved.settings.diagnostics.workspace for folder in self.server.state):
+            self.server.run_task(self._ensure_indexed(), name="workspace diagnostics")
+
     def folders_changed(self, added: list[FolderState], removed: list[FolderState]) -> None:
         for folder in removed:
             for key in [k for k in self.analyzers if k.startswith(folder.uri + "\0")]:
@@ -262,6 +269,22 @@ class RulesFeature(Feature):
                 await asyncio.shield(task)
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def workspace_diagnostics_requested(self) -> None:
+        """With diagnostics.workspace on, the cold index publishes the files
+        that are not open: make sure it ran."""
+        await self._ensure_indexed()
+
+    async def _ensure_indexed(self) -> None:
+        """An analyzer for every project root, each with its cold index built."""
+        for folder in self.server.state:
+            for profile in folder.profiles or []:
+                self.analyzer_for(path_to_uri(Path(profile.root) / "__init__.py"))
+            if not folder.profiles:
+                self.analyzer_for(path_to_uri(folder.path / "__init__.py"))
+        pending = [task for task in self._indexing.values() if not task.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def shutdown(self) -> None:
         for task in [*self._pending.values(), *self._indexing.values()]:
@@ -645,12 +668,7 @@ class RulesFeature(Feature):
     async def route_symbols(self, query: str) -> list[types.SymbolInformation]:
         """Every route the indexes know, as ``METHOD /path``, filtered by a
         case-insensitive subsequence match on the query (as editors do)."""
-        for folder in self.server.state:
-            for profile in folder.profiles or []:
-                self.analyzer_for(path_to_uri(Path(profile.root) / "__init__.py"))
-            if not folder.profiles:
-                self.analyzer_for(path_to_uri(folder.path / "__init__.py"))
-        await asyncio.gather(*(t for t in self._indexing.values() if not t.done()), return_exceptions=True)
+        await self._ensure_indexed()
         wanted = query.lower().replace(" ", "")
         symbols: list[types.SymbolInformation] = []
         seen: set[tuple[str, str, int]] = set()
