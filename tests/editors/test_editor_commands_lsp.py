@@ -13,8 +13,9 @@ initializationOptions / configuration each editor provides:
   ``{folder}`` when the message is left empty;
 - code actions of every client: ``fixAll {uri}``.
 
-extractToService and addRepositoryMethod are wired in every editor but not
-served yet; their tests belong here once they are.
+- the refactor prompts: ``extractToService {uri, range}`` (the selection or
+  cursor) and ``addRepositoryMethod {uri, range, description?}`` (a selected
+  query; the description is for the agent variant).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ IMPLEMENTED = {
     "stackguard.verify",
     "stackguard.fixAll",
     "stackguard.generateMigration",
+    "stackguard.extractToService",
+    "stackguard.addRepositoryMethod",
 }
 EDITORS_UNDER_TEST = ["visual-studio-code", "neovim"]
 
@@ -382,3 +385,49 @@ async def test_generate_migration_with_and_without_a_message(
     # An empty message is left out: {folder} alone.
     again = await editor.command("stackguard.generateMigration", {"folder": folder})
     assert again["status"] == "no_changes", again
+
+
+def _selection(path: Path, needle: str) -> dict[str, Any]:
+    """The LSP range of ``needle`` in the file, as an editor's selection."""
+    for number, line in enumerate(path.read_text().splitlines()):
+        column = line.find(needle)
+        if column >= 0:
+            return {
+                "start": {"line": number, "character": column},
+                "end": {"line": number, "character": column + len(needle)},
+            }
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.fixture
+def fastapi_app(tmp_path: Path) -> Path:
+    folder = tmp_path / "app_fastapi_sqlalchemy"
+    shutil.copytree(WORKSPACES / "app_fastapi_sqlalchemy", folder)
+    return folder
+
+
+async def test_extract_to_service_with_the_cursor_range(editor: Editor, fastapi_app: Path) -> None:
+    await editor.start(fastapi_app)
+    path = fastapi_app / "app" / "routers" / "users.py"
+    uri = editor.open(path)
+    cursor = _selection(path, "user = session.get(User, user_id)")
+    cursor["end"] = cursor["start"]  # no selection: the cursor inside the handler
+    result = await editor.command("stackguard.extractToService", {"uri": uri, "range": cursor})
+    assert result and result.get("applied") is not False, result
+    edits = await _until(lambda: editor.applied_edits, "workspace/applyEdit")
+    changed = edits[-1].changes or {c.text_document.uri: c.edits for c in edits[-1].document_changes or [] if hasattr(c, "edits")}
+    router_edits = changed.get(uri, [])
+    assert router_edits, edits[-1]
+    assert not any("session.get(User" in e.new_text for e in router_edits)
+
+
+async def test_add_repository_method_with_selection_and_description(editor: Editor, fastapi_app: Path) -> None:
+    await editor.start(fastapi_app)
+    path = fastapi_app / "app" / "routers" / "users.py"
+    uri = editor.open(path)
+    query = "select(User).where(User.email == email)"
+    argument = {"uri": uri, "range": _selection(path, query), "description": "find a user by email"}
+    result = await editor.command("stackguard.addRepositoryMethod", argument)
+    assert result and result.get("applied") is not False, result
+    edits = await _until(lambda: editor.applied_edits, "workspace/applyEdit")
+    assert edits[-1].changes or edits[-1].document_changes
