@@ -41,6 +41,15 @@ class DiagnosticsSettings:
 
 
 @attrs.frozen
+class SecretsSettings:
+    # Test files hold fake tokens and throwaway passwords; by default SG301
+    # reports only well-known token formats there (a real-looking cloud or
+    # Stripe key in a test is still a leak). True: test files are scanned
+    # like any other code.
+    report_in_tests: bool = False
+
+
+@attrs.frozen
 class AgentSettings:
     enabled: bool = True
     model: str = "claude-sonnet-4-5"
@@ -65,6 +74,7 @@ class Settings:
     exclude: list[str] = attrs.Factory(list)
     layers: dict[str, list[str]] = attrs.Factory(dict)
     diagnostics: DiagnosticsSettings = attrs.Factory(DiagnosticsSettings)
+    secrets: SecretsSettings = attrs.Factory(SecretsSettings)
     agent: AgentSettings = attrs.Factory(AgentSettings)
     verify: VerifySettings = attrs.Factory(VerifySettings)
     # Set by editor integrations from the editor's own trust model; workspace

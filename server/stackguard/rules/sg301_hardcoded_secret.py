@@ -105,7 +105,8 @@ class HardcodedSecret(Rule):
     def begin(self) -> None:
         # Constants already judged in a named context (an assignment, a keyword…).
         self._seen: set[int] = set()
-        self._in_tests = self.ctx.layer == "test"
+        # secrets.reportInTests: scan test files like any other code.
+        self._in_tests = self.ctx.layer == "test" and not self.ctx.settings.secrets.report_in_tests
         self._settings: dict[str, Any] | None | bool = False
         self._env_example: bool | None = None
 

@@ -300,3 +300,18 @@ def test_setting_the_environment_is_reported_without_a_fix():
 )
 def test_dict_and_keyword_codes_labels_and_references_stay_quiet(code):
     assert lint(code) == []
+
+
+def test_report_in_tests_setting_scans_test_files_like_other_code():
+    from stackguard.analysis.engine import Engine
+    from stackguard.analysis.source import parse_source
+    from stackguard.config import resolve_settings
+
+    text = 'ADMIN_PASSWORD = "Tr0ub4dor-and-3-horses"\n'
+    source = parse_source("/p/tests/test_login.py", "tests/test_login.py", text)
+    default = resolve_settings([]).settings
+    strict = resolve_settings([("editor", {"select": ["SG301"], "secrets": {"reportInTests": True}})]).settings
+    assert [f.code for f in Engine(default, None).check(source, "test").findings if f.code == "SG301"] == []
+    found = [f for f in Engine(strict).check(source, "test").findings if f.code == "SG301"]
+    assert [f.line for f in found] == [1]
+    assert "Tr0ub4dor" not in found[0].message
