@@ -11,6 +11,7 @@ command that applies the edit with ``workspace/applyEdit``).
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 from dataclasses import dataclass
@@ -171,6 +172,9 @@ class RulesFeature(Feature):
                 return
             if self.analyzers.get(key) is not analyzer:
                 return
+            # The index lives as long as the analyzer: keep the cyclic GC
+            # from walking it again on every collection.
+            gc.freeze()
             # Cross-file rules (SG202, SG103) see the whole project now.
             for uri, state in list(self.documents.items()):
                 if state.analyzer is analyzer:
