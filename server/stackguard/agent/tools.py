@@ -19,7 +19,6 @@ react to.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import os
 import re
 import time
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ..globs import glob_to_regex
 from ..stack.files import is_skipped_dir
 
 if TYPE_CHECKING:
@@ -127,36 +127,9 @@ class PathGuard:
         return None
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob over posix relative paths: ``**`` spans folders, ``*`` and
-    ``?`` stay inside one path segment, ``[...]`` as in fnmatch."""
-    out = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-            continue
-        if pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", index + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                out.append(fnmatch.translate(pattern[index : end + 1])[4:-3])
-                index = end
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return re.compile("".join(out) + r"\Z")
+def _anchored(pattern: str) -> re.Pattern[str]:
+    # Callers use .match(); \Z makes that a full match.
+    return re.compile(glob_to_regex(pattern).pattern + r"\Z")
 
 
 def _format_lines(lines: list[str], first: int) -> str:
@@ -414,7 +387,7 @@ class ToolBox:
         pattern = pattern.removeprefix("./")
         if ".." in PurePosixPath(pattern).parts or pattern.startswith("/"):
             raise ToolError(f"{key} {pattern!r} must stay inside the project (no '..', no absolute paths)")
-        return _glob_regex(pattern)
+        return _anchored(pattern)
 
     def _list_files(self, arguments: dict[str, Any]) -> str:
         regex = self._glob(arguments, "glob")
@@ -479,7 +452,7 @@ class ToolBox:
         if len(hits) < 5:
             # Methods are not in the index's top-level symbols.
             definition = re.compile(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(short)}\b")
-            files, _ = self._walk(_glob_regex("**/*.py"))
+            files, _ = self._walk(_anchored("**/*.py"))
             for relative in files:
                 try:
                     text = self.read_text(relative)

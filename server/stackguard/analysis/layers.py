@@ -48,8 +48,8 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from functools import lru_cache
 
+from ..globs import glob_to_regex
 from .summary import ImportRecord, _Summarizer, infrastructure_kind, route_handler_names
 
 LAYERS = ("router", "service", "repository", "model", "migration", "schema", "config", "test", "other")
@@ -184,32 +184,6 @@ _INFRA_LIBRARIES = frozenset(
 )
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """``**`` any depth (``**/`` also none), ``*`` and ``?`` within one
-    segment; the same dialect as ``ProjectFiles.glob``."""
-    out: list[str] = []
-    i = 0
-    pattern = pattern.strip().removeprefix("./")
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
 def _specificity(pattern: str) -> int:
     return sum(1 for ch in pattern if ch not in "*?")
 
@@ -231,7 +205,7 @@ def override_layer(relative: str, overrides: Mapping[str, Sequence[str]] | None)
             # A folder pattern (``app/api/``) means everything under it.
             if pattern.endswith("/"):
                 pattern += "**"
-            if _glob_regex(pattern).fullmatch(relative):
+            if glob_to_regex(pattern).fullmatch(relative):
                 score = _specificity(pattern)
                 if best is None or score > best[0]:
                     best = (score, layer)

@@ -25,7 +25,7 @@ from stackguard import __version__
 
 from .capabilities import ClientSupport
 from .diagnostics_store import DiagnosticsStore
-from .workspace_state import FolderState, WorkspaceState, path_to_uri, settings_from_initialization_options
+from .workspace_state import FolderState, WorkspaceState, path_to_uri, settings_from_initialization_options, uri_to_path
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,21 @@ class StackguardServer(LanguageServer):
             return result
 
         self.command(command)(handler)
+
+    def folders_argument(self, uri: Any) -> list[FolderState]:
+        """The folders a command's ``folder`` argument names: every folder
+        when it is absent, else the one folder (matched by URI or path)."""
+        if uri is None:
+            return list(self.state)
+        if not isinstance(uri, str):
+            raise CommandError(f"'folder' must be a folder URI string, got {type(uri).__name__}")
+        folder = self.state.get(uri)
+        if folder is None:
+            path = uri_to_path(uri)
+            folder = next((f for f in self.state if path is not None and f.path == path), None)
+        if folder is None:
+            raise CommandError(f"{uri} is not a workspace folder")
+        return [folder]
 
     # -- talking to the user ---------------------------------------------------
     def log(self, message: str, level: types.MessageType = types.MessageType.Info) -> None:

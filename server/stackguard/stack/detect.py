@@ -17,9 +17,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
+from ..globs import glob_to_regex
 from . import go, jvm, node, python, rust, services
 from .discovery import find_project_roots
-from .files import ProjectFiles, _glob_to_regex, is_skipped_dir
+from .files import ProjectFiles, is_skipped_dir
 from .model import Evidence, LayerPattern, Problem, StackProfile
 from .stackyaml import apply_stack_yaml, find_stack_file, load_stack_yaml
 
@@ -83,7 +84,7 @@ MANIFEST_GLOBS: tuple[str, ...] = (
     "**/stack/stack.yaml",
     "**/.agents/skills/oma-backend/stack/stack.yaml",
 )
-_MANIFEST_PATTERNS = tuple(_glob_to_regex(glob) for glob in MANIFEST_GLOBS)
+_MANIFEST_PATTERNS = tuple(glob_to_regex(glob) for glob in MANIFEST_GLOBS)
 
 # Folder name -> layer. Only folders holding source files count.
 LAYER_DIRS = {

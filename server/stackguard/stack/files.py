@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..globs import glob_to_regex
 from .model import Evidence, Problem
 
 # Folders that never hold a project's own manifests or code.
@@ -127,7 +128,7 @@ class ProjectFiles:
 
     def glob(self, pattern: str) -> list[str]:
         """fnmatch-style with ``**`` for any depth; ``*`` stays within one segment."""
-        regex = _glob_to_regex(pattern)
+        regex = glob_to_regex(pattern)
         return [path for path in self.relative if regex.fullmatch(path)]
 
     def named(self, *names: str) -> list[str]:
@@ -186,29 +187,6 @@ class ProjectFiles:
             text = self.read_text(relative, max_bytes=max_bytes)
             if text is not None:
                 yield relative, text
-
-
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return re.compile("".join(out))
 
 
 def line_of(text: str, pattern: str | re.Pattern[str], start_line: int = 1) -> Evidence | None:

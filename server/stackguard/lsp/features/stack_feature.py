@@ -24,7 +24,7 @@ from stackguard.config import settings_to_dict
 from stackguard.profile_report import CATEGORY_LABELS, describe_fact, root_entry, unique_problems
 from stackguard.stack import MANIFEST_GLOBS, Problem, StackProfile, detect_workspace, is_manifest
 
-from ..server import CommandError, Feature, StackguardServer
+from ..server import Feature, StackguardServer
 from ..workspace_state import FolderState, path_to_uri, uri_to_path
 
 logger = logging.getLogger(__name__)
@@ -272,22 +272,9 @@ class StackFeature(Feature):
             self.server.log(f"could not register manifest file watchers ({exc}); re-detecting on save instead")
 
     # -- commands --------------------------------------------------------------
-    def _folder_argument(self, argument: dict[str, Any]) -> list[FolderState]:
-        uri = argument.get("folder")
-        if uri is None:
-            return list(self.server.state)
-        if not isinstance(uri, str):
-            raise CommandError(f"'folder' must be a folder URI string, got {type(uri).__name__}")
-        folder = self.server.state.get(uri)
-        if folder is None:
-            path = uri_to_path(uri)
-            folder = next((f for f in self.server.state if path is not None and f.path == path), None)
-        if folder is None:
-            raise CommandError(f"{uri} is not a workspace folder")
-        return [folder]
 
     async def show_stack(self, argument: dict[str, Any]) -> dict[str, Any]:
-        folders = self._folder_argument(argument)
+        folders = self.server.folders_argument(argument.get("folder"))
         for folder in folders:
             await self.wait_for_detection(folder)
         lines = []

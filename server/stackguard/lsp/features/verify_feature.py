@@ -186,7 +186,7 @@ class VerifyFeature(Feature):
     # -- commands ----------------------------------------------------------------
     async def verify_command(self, argument: dict[str, Any]) -> dict[str, Any]:
         self._refuse_if_untrusted()
-        folders = self._folders(argument.get("folder"))
+        folders = self.server.folders_argument(argument.get("folder"))
         names = _step_names(argument.get("steps"))
         stack = self.server.get_feature(StackFeature)
         for folder in folders:
@@ -229,18 +229,6 @@ class VerifyFeature(Feature):
             [(folder, [planned])], cancel, title=f"stackguard tests: {path.name}", announce=True, scope={uri}
         )
 
-    def _folders(self, uri: Any) -> list[FolderState]:
-        if uri is None:
-            return list(self.server.state)
-        if not isinstance(uri, str):
-            raise CommandError(f"'folder' must be a folder URI string, got {type(uri).__name__}")
-        folder = self.server.state.get(uri)
-        if folder is None:
-            path = uri_to_path(uri)
-            folder = next((f for f in self.server.state if path is not None and f.path == path), None)
-        if folder is None:
-            raise CommandError(f"{uri} is not a workspace folder")
-        return [folder]
 
     def _cancel_event_for_request(self) -> asyncio.Event:
         """An event set when the client cancels the current request."""
