@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from detector_helpers import fact, run_detector, steps, where, write
 from stackguard.stack import detect_root, go
 from stackguard.stack.files import ProjectFiles
 from stackguard.stack.model import Evidence, Fact, StackProfile
@@ -14,38 +14,10 @@ WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
 
 
 def run(root: Path, profile: StackProfile | None = None) -> tuple[StackProfile, ProjectFiles]:
-    files = ProjectFiles.scan(root)
-    profile = profile or StackProfile(root=str(root))
-    go.detect(files, profile)
-    return profile, files
-
-
-def fact(profile: StackProfile, category: str, name: str) -> Fact:
-    matches = [item for item in getattr(profile, category) if item.name == name]
-    assert matches, f"{name} not in {category}: {profile.names(category)}"
-    return matches[0]
-
-
-def where(item: Fact) -> set[str]:
-    return {str(evidence) for evidence in item.evidence}
-
-
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
+    return run_detector(go.detect, root, profile)
 
 
 GO_STEPS = [("lint", ("go", "vet", "./..."), "go"), ("tests", ("go", "test", "./..."), "go")]
-
-
-def steps(profile: StackProfile) -> list[tuple[str, tuple[str, ...], str | None]]:
-    return [(step.name, step.argv, step.skip_if_missing) for step in profile.verify]
 
 
 def test_gin_gorm_goose() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from detector_helpers import fact, run_detector, steps, where, write
 from stackguard.stack import detect_root, rust
 from stackguard.stack.files import ProjectFiles
 from stackguard.stack.model import Evidence, Fact, StackProfile
@@ -14,32 +14,7 @@ WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
 
 
 def run(root: Path, profile: StackProfile | None = None) -> tuple[StackProfile, ProjectFiles]:
-    files = ProjectFiles.scan(root)
-    profile = profile or StackProfile(root=str(root))
-    rust.detect(files, profile)
-    return profile, files
-
-
-def fact(profile: StackProfile, category: str, name: str) -> Fact:
-    matches = [item for item in getattr(profile, category) if item.name == name]
-    assert matches, f"{name} not in {category}: {profile.names(category)}"
-    return matches[0]
-
-
-def where(item: Fact) -> set[str]:
-    return {str(evidence) for evidence in item.evidence}
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
-
-
-def steps(profile: StackProfile) -> list[tuple[str, tuple[str, ...], str | None]]:
-    return [(step.name, step.argv, step.skip_if_missing) for step in profile.verify]
+    return run_detector(rust.detect, root, profile)
 
 
 def test_axum_sqlx_postgres() -> None:

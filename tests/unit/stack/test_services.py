@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-
+from detector_helpers import fact, run_detector, write
 from stackguard.stack import detect_root, services
 from stackguard.stack.files import ProjectFiles
 from stackguard.stack.model import Evidence, Fact, StackProfile
@@ -15,24 +15,7 @@ WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
 
 
 def run(root: Path) -> tuple[StackProfile, ProjectFiles]:
-    files = ProjectFiles.scan(root)
-    profile = StackProfile(root=str(root))
-    services.detect(files, profile)
-    return profile, files
-
-
-def fact(profile: StackProfile, category: str, name: str) -> Fact:
-    matches = [item for item in getattr(profile, category) if item.name == name]
-    assert matches, f"{name} not in {category}: {profile.names(category)}"
-    return matches[0]
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
+    return run_detector(services.detect, root)
 
 
 def test_compose_file_of_the_go_fixture() -> None:
