@@ -19,6 +19,7 @@ from typing import Any, Union
 
 from agent_support import CLOSED_LOCAL_URL, KEY_ENV
 from lsp_session import (
+    apply_text_edits,
     Session,
     _plain_json_converter,
     _publish_diagnostics,
@@ -49,19 +50,6 @@ def _converter():
     converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)  # noqa: UP007
     return converter
 
-
-def apply_text_edits(text: str, edits: list[Any]) -> str:
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(position: types.Position) -> int:
-        return offsets[min(position.line, len(lines))] + position.character
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
-    return text
 
 
 def apply_to_disk(edit: types.WorkspaceEdit) -> None:

@@ -78,6 +78,22 @@ async def wait_until_async(fetch: Callable[[], Any], expected: Any, what: str, t
         await asyncio.sleep(0.05)
 
 
+def apply_text_edits(text: str, edits: list[Any]) -> str:
+    """Apply LSP text edits the way an editor does (positions in code units;
+    the test files are ASCII, so UTF-16 and UTF-8 agree)."""
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position: types.Position) -> int:
+        return offsets[min(position.line, len(lines))] + position.character
+
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
 def vscode_with_pull_diagnostics() -> types.ClientCapabilities:
     """VS Code as vscode-languageclient 8+ really is: pull diagnostics with
     dynamic registration and refresh support (the bundled snapshot is 1.65)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_session import Session, copy_workspace, make_client, uri, wait_until
+from lsp_session import Session, apply_text_edits, copy_workspace, make_client, uri, wait_until
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -102,19 +102,6 @@ async def actions_at(lsp: Session, path: Path, where: types.Range, diagnostics=(
     )
     return list(found or [])
 
-
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(position: types.Position) -> int:
-        return offsets[min(position.line, len(lines))] + position.character
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
-    return text
 
 
 def apply_workspace_edit(edit: types.WorkspaceEdit) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_session import Session, copy_workspace, make_client, uri, wait_until
+from lsp_session import Session, apply_text_edits, copy_workspace, make_client, uri, wait_until
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -23,20 +23,6 @@ REPOSITORY = "app/repositories/users.py"
 def codes(diagnostics: list[types.Diagnostic]) -> list[str]:
     return sorted(str(d.code) for d in diagnostics if d.source == "stackguard")
 
-
-def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """Apply LSP text edits (UTF-16/8 columns are the same here: ASCII text)."""
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(position: types.Position) -> int:
-        return offsets[min(position.line, len(lines))] + position.character
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
-    return text
 
 
 def edits_for(edit: types.WorkspaceEdit, target: str) -> list[types.TextEdit]:
@@ -141,7 +127,7 @@ async def test_ignore_action_is_offered_with_an_edit(lsp: Session, workspace: Pa
         )
     )
     ignore = next(a for a in actions if a.title.startswith("Ignore SG105"))
-    new_text = apply_edits(path.read_text(), edits_for(ignore.edit, uri(path)))
+    new_text = apply_text_edits(path.read_text(), edits_for(ignore.edit, uri(path)))
     assert "self.session.commit()  # stackguard: ignore[SG105]" in new_text
 
 
@@ -162,7 +148,7 @@ async def test_sql_fix_through_code_action_and_resolve(lsp: Session, workspace: 
     # Both capability sets list "edit" in resolveSupport: the edit comes from resolve.
     assert fix.edit is None and fix.data is not None
     resolved = await lsp.client.code_action_resolve_async(fix)
-    new_text = apply_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
+    new_text = apply_text_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
     assert 'text("SELECT id FROM users WHERE email = :email"), {"email": email}' in new_text
     compile(new_text, str(path), "exec")
     change_document(lsp, path, new_text, version=2)
@@ -197,7 +183,7 @@ async def test_fix_all_source_action_applies_only_safe_fixes(lsp: Session, works
     )
     assert [a.kind for a in actions] == ["source.fixAll.stackguard"]
     resolved = await lsp.client.code_action_resolve_async(actions[0])
-    new_text = apply_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
+    new_text = apply_text_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
     assert ":email" in new_text  # SG201: bound parameter
     assert ".options(selectinload(User.orders))" in new_text  # SG202: eager load
     assert "self.session.commit()" in new_text  # SG105 has no safe fix: untouched
@@ -260,7 +246,7 @@ async def test_command_fallback_applies_fix_with_apply_edit(emacs_client: Langua
     assert result["applied"] is True
     applied = emacs_client.applied_edits  # type: ignore[attr-defined]
     await wait_until(lambda: applied, "workspace/applyEdit")
-    new_text = apply_edits(path.read_text(), edits_for(applied[0].edit, uri(path)))
+    new_text = apply_text_edits(path.read_text(), edits_for(applied[0].edit, uri(path)))
     assert ":email" in new_text and "{email}" not in new_text
 
     # fixAll, listed at the cursor, carries the stackguard.fixAll command.
@@ -269,7 +255,7 @@ async def test_command_fallback_applies_fix_with_apply_edit(emacs_client: Langua
     result = await lsp.command("stackguard.fixAll", {"uri": uri(path)})
     assert result["applied"] is True
     await wait_until(lambda: len(applied) == 2, "second workspace/applyEdit")
-    assert ".options(selectinload(User.orders))" in apply_edits(path.read_text(), edits_for(applied[1].edit, uri(path)))
+    assert ".options(selectinload(User.orders))" in apply_text_edits(path.read_text(), edits_for(applied[1].edit, uri(path)))
 
 
 async def test_workspace_symbols_list_routes(lsp: Session, workspace: Path):

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lsp_session import Session, uri
+from lsp_session import Session, apply_text_edits, uri
 from lsprotocol import types
-from test_rules_lsp import apply_edits, codes, edits_for
+from test_rules_lsp import codes, edits_for
 
 SECRET = "d8f7a6b5c4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9"
 DB_PASSWORD = "Tr0ub4dor-and-3"
@@ -57,7 +57,7 @@ async def test_secret_in_open_settings_file_is_masked_and_fixable(lsp: Session, 
     )
     fix = next(a for a in actions if not a.title.startswith("Ignore"))
     resolved = await lsp.client.code_action_resolve_async(fix)
-    new_text = apply_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
+    new_text = apply_text_edits(path.read_text(), edits_for(resolved.edit, uri(path)))
     assert 'SECRET_KEY = os.environ["SECRET_KEY"]' in new_text
     assert SECRET not in new_text
 
