@@ -3,6 +3,12 @@
 
 Run: ``python tests/bench/bench_lsp_latency.py [--edits 60] [--lines 2000]``
 
+Three kinds of edits inside method bodies (a trailing comment growing, an
+identifier growing, Enter on a new line: the lines below all move), which
+the server analyses incrementally (``analysis/incremental.py``), and edits in
+a ``def`` line, which change the module's outline and take the slow path
+(parse and check the whole file); each kind is reported on its own.
+
 The debounce is set to 0 ms through initializationOptions, so the numbers
 are analysis + transport, the part the server controls. The baseline is
 ``ast.parse`` of the same text in this process, measured in the same run, so
@@ -159,20 +165,46 @@ async def measure(edits: int, lines: int) -> None:
         await asyncio.wait_for(waiters[1], 60)
         await asyncio.sleep(2.0)  # let the cold index finish and its re-check land
 
-        latencies = []
         lines_of = text.splitlines()
-        # Type at the end of `return customer` lines in the middle of the file
-        # (a trailing comment grows), so every version parses.
-        targets = [i for i, line in enumerate(lines_of) if line.strip() == "return customer"]
-        targets = targets[len(targets) // 4 :] or targets
-        typed: dict[int, int] = {}
-        for index in range(edits):
-            version = index + 2
-            line_no = targets[index % len(targets)]
-            grown = typed.get(line_no, 0)
-            insert = "  # " if grown == 0 else "x"
-            position = types.Position(line=line_no, character=len(lines_of[line_no]) + grown)
-            typed[line_no] = grown + len(insert)
+        # Edits in the middle half of the file, each a version that parses:
+        #   comment    - a trailing comment grows at the end of `return customer`
+        #   identifier - `customer` in that line grows a character
+        #   newline    - Enter: an empty line inside the method (every line
+        #                below moves down)
+        #   signature  - a character typed in a `def` line's return annotation
+        #                (the module's outline changes: the slow path)
+        returns = [i for i, line in enumerate(lines_of) if line.strip() == "return customer"]
+        returns = returns[len(returns) // 4 : 3 * len(returns) // 4] or returns
+        kinds = ["comment", "identifier", "newline"]
+        plan = [kinds[i % 3] for i in range(edits)] + ["signature"] * max(1, edits // 6)
+        latencies: dict[str, list[float]] = {kind: [] for kind in [*kinds, "signature"]}
+        version = 1
+        for index, kind in enumerate(plan):
+            version += 1
+            line_no = returns[(index * 7) % len(returns)]
+            line = lines_of[line_no]
+            if kind == "comment":
+                insert = "  # " if "#" not in line else "x"
+                position = types.Position(line=line_no, character=len(line))
+                lines_of[line_no] = line + insert
+            elif kind == "identifier":
+                column = line.index("customer") + len("customer")
+                insert = "x"
+                position = types.Position(line=line_no, character=column)
+                lines_of[line_no] = line[:column] + insert + line[column:]
+            elif kind == "newline":
+                insert = "\n"
+                position = types.Position(line=line_no, character=0)
+                lines_of.insert(line_no, "")
+                returns = [r + 1 if r >= line_no else r for r in returns]
+            else:
+                header = line_no  # up to `def add(self, customer: Customer) -> Customer:`
+                while not lines_of[header].lstrip().startswith("def add"):
+                    header -= 1
+                column = lines_of[header].rindex("Customer") + len("Customer")
+                insert = "x"
+                position = types.Position(line=header, character=column)
+                lines_of[header] = lines_of[header][:column] + insert + lines_of[header][column:]
             waiters[version] = loop.create_future()
             sent = time.perf_counter()
             client.text_document_did_change(
@@ -184,17 +216,24 @@ async def measure(edits: int, lines: int) -> None:
                 )
             )
             await asyncio.wait_for(waiters[version], 30)
-            latencies.append((published[version] - sent) * 1000)
+            latencies[kind].append((published[version] - sent) * 1000)
             await asyncio.sleep(0.02)
         await client.shutdown_async(None)
         client.exit(None)
         await client.stop()
 
-    p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
-    print(f"file: {line_count} lines; edits measured: {len(latencies)} (debounce 0 ms)")
-    print(f"baseline ast.parse of the same text: {parse_ms:.1f} ms")
-    print(f"didChange -> publishDiagnostics p50: {p50:.1f} ms ({p50 / parse_ms:.1f}x ast.parse)")
-    print(f"didChange -> publishDiagnostics p95: {p95:.1f} ms ({p95 / parse_ms:.1f}x ast.parse)")
+    print(f"file: {line_count} lines (debounce 0 ms); baseline ast.parse of the same text: {parse_ms:.1f} ms")
+    print(f"{'edit':<28} {'count':>5} {'p50 ms':>8} {'p95 ms':>8} {'p95/parse':>10}")
+
+    def row(label: str, values: list[float]) -> None:
+        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+        print(f"{label:<28} {len(values):>5} {p50:>8.1f} {p95:>8.1f} {p95 / parse_ms:>9.2f}x")
+
+    body = [value for kind in ("comment", "identifier", "newline") for value in latencies[kind]]
+    for kind in ("comment", "identifier", "newline"):
+        row(f"  {kind}", latencies[kind])
+    row("typing in function bodies", body)
+    row("signature (slow path)", latencies["signature"])
     print("target: p95 <= 50 ms excluding the debounce")
 
 

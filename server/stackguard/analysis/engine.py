@@ -5,6 +5,11 @@ The walk is iterative (an explicit stack), so a 2,000-term ``+`` chain or a
 deeply nested expression that would overflow a recursive ``NodeVisitor`` is
 fine. While walking it links each node to its parent (``node.sg_parent``),
 which rules use for "which function/loop/handler am I in".
+
+For an open document the editor passes a ``CarryOver``: the statement-scoped
+rules then walk only the top-level statements that were re-parsed, and the
+others keep their findings from the previous version
+(``analysis/incremental.py`` says when that is exact).
 """
 
 from __future__ import annotations
@@ -12,18 +17,21 @@ from __future__ import annotations
 import ast
 import fnmatch
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..rules import Finding, Rule, RuleContext, select_rules
+from .incremental import Splice, carry_finding, mentioned_lines, statement_spans
 from .source import ParseProblem, SourceFile
 from .suppress import Suppressions
 
 if TYPE_CHECKING:
     from ..stack.model import StackProfile
     from .index import WorkspaceIndex
+    from .semantics import ImportMap
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,45 @@ class CheckResult:
     parse_problem: ParseProblem | None = None
     # Rules that raised: reported once, never fatal.
     rule_errors: list[str] = field(default_factory=list)
+    # Per top-level statement, what the statement-scoped rules found in it
+    # (before suppressions): what the next version may carry over. None
+    # when it cannot (a rule failed, or reported outside every statement).
+    statement_findings: StatementFindings | None = None
+
+
+@dataclass
+class CarryOver:
+    """What an incremental check reuses from the previous version: the
+    splice that built this version's tree and, per old top-level statement,
+    the statement-scoped rules' findings. Only valid while the context the
+    rules read (``ProjectAnalyzer``'s context key) is unchanged."""
+
+    splice: Splice
+    previous: StatementFindings
+
+
+@dataclass
+class StatementFindings:
+    """Per top-level statement: the statement-scoped rules' findings in it
+    (before suppressions) and the lowest and highest line they mention."""
+
+    findings: list[list[Finding]]
+    mentions: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, findings: list[list[Finding]], known: Mapping[int, tuple[int, int]]) -> StatementFindings:
+        """``known``: the mentions of carried statements, already moved."""
+        mentions = []
+        for position, group in enumerate(findings):
+            span = known.get(position)
+            if span is None:
+                lines = [line for finding in group for line in mentioned_lines(finding)]
+                span = (min(lines), max(lines)) if lines else _NO_MENTION
+            mentions.append(span)
+        return cls(findings, mentions)
+
+
+_NO_MENTION = (1 << 30, -1)
 
 
 def module_name(relative: str) -> str:
@@ -76,7 +123,12 @@ class Engine:
         profile: StackProfile | None = None,
         index: WorkspaceIndex | None = None,
         module: str | None = None,
+        imports: ImportMap | None = None,
+        carry: CarryOver | None = None,
     ) -> CheckResult:
+        """Run the enabled rules over ``source``. With ``carry``, statements
+        the splice carried over keep their statement-scoped findings and only
+        the re-parsed ones are walked by those rules."""
         if source.tree is None:
             return CheckResult(parse_problem=source.parse_problem)
         ctx = RuleContext(
@@ -87,6 +139,8 @@ class Engine:
             index=index,
             module=module if module is not None else module_name(source.relative),
         )
+        if imports is not None:
+            ctx.__dict__["imports"] = imports  # computed by the caller already
         result = CheckResult()
         active: list[Rule] = []
         for rule_cls in self.rules:
@@ -111,11 +165,17 @@ class Engine:
                 except Exception as exc:
                     fail(rule, exc)
 
+        # Dispatch is built after begin(): a rule that finds nothing to visit
+        # in this module sets ``self.node_types = ()`` there (SG303 without a
+        # JWT import), and a module-scoped one then costs carried statements
+        # no walk at all.
         for rule in active:
             call(rule, "begin")
         # type -> bound visit methods of the rules that want it. A rule that
         # raises is dropped from every list, so it is never called again.
         dispatch: dict[type[ast.AST], list[Callable[[ast.AST], None]]] = {}
+        # The same for module-scoped rules only: what carried statements need.
+        module_dispatch: dict[type[ast.AST], list[Callable[[ast.AST], None]]] = {}
         owner: dict[Callable[[ast.AST], None], Rule] = {}
         for rule in active:
             if rule.code in failed:
@@ -125,17 +185,36 @@ class Engine:
             for node_type in rule.node_types:
                 for concrete in _concrete_types(node_type):
                     dispatch.setdefault(concrete, []).append(visit)
+                    if rule.scope != "statement":
+                        module_dispatch.setdefault(concrete, []).append(visit)
 
         def visit_failed(visit: Callable[[ast.AST], None], exc: Exception) -> None:
             fail(owner[visit], exc)
             # New lists, not in-place removal: the walk may be iterating one.
-            for node_type, visits in list(dispatch.items()):
-                if visit in visits:
-                    dispatch[node_type] = [v for v in visits if v is not visit]
+            for table in (dispatch, module_dispatch):
+                for node_type, visits in list(table.items()):
+                    if visit in visits:
+                        table[node_type] = [v for v in visits if v is not visit]
 
+        tree = ctx.tree
+        starts, ends = statement_spans(tree)
+        carried = self._carried(carry, tree, starts, ends) if carry is not None else {}
         linked: list[ast.AST] = []
         try:
-            self._walk(ctx.tree, dispatch, visit_failed, linked)
+            if not carried:
+                self._walk([tree], None, dispatch, visit_failed, linked)
+            else:
+                # The module node, then each statement with the rules it needs.
+                for visit in dispatch.get(ast.Module, ()):
+                    try:
+                        visit(tree)
+                    except Exception as exc:
+                        visit_failed(visit, exc)
+                for position, stmt in enumerate(tree.body):
+                    if position not in carried:
+                        self._walk([stmt], tree, dispatch, visit_failed, linked)
+                    elif module_dispatch:
+                        self._walk([stmt], tree, module_dispatch, visit_failed, linked)
             for rule in active:
                 call(rule, "end")
         finally:
@@ -145,20 +224,73 @@ class Engine:
             # freed by reference counting as soon as it is dropped.
             for node in linked:
                 del node.sg_parent  # type: ignore[attr-defined]
+        statement_codes = {rule.code for rule in active if rule.scope == "statement"}
+        found = [f for f in ctx.findings if f.code not in failed]
+        per_statement: list[list[Finding]] | None = [[] for _ in tree.body]
+        kept: list[Finding] = []
+        for finding in found:
+            if finding.code not in statement_codes:
+                kept.append(finding)
+                continue
+            position = bisect_right(starts, finding.line) - 1
+            inside = position >= 0 and finding.line <= ends[position]
+            if inside and position in carried:
+                continue  # the carried copy stands for it
+            kept.append(finding)
+            if inside and per_statement is not None:
+                per_statement[position].append(finding)
+            else:
+                per_statement = None  # outside every statement: cannot be carried
+        for position, (findings, _) in carried.items():
+            kept.extend(findings)
+            if per_statement is not None:
+                per_statement[position] = findings
+        if per_statement is not None and not failed and not result.rule_errors:
+            known = {position: mentions for position, (_, mentions) in carried.items()}
+            result.statement_findings = StatementFindings.of(per_statement, known)
         suppressions = Suppressions.parse(source.text)
         result.findings = sorted(
             (
                 f
-                for f in ctx.findings
-                if f.code not in failed and not suppressions.is_suppressed(f.code, f.line)
+                for f in kept
+                if not suppressions.is_suppressed(f.code, f.line)
             ),
             key=lambda f: (f.line, f.column, f.code),
         )
         return result
 
     @staticmethod
+    def _carried(
+        carry: CarryOver, tree: ast.Module, starts: list[int], ends: list[int]
+    ) -> dict[int, tuple[list[Finding], tuple[int, int]]]:
+        """New statement position -> its carried findings and the lines they
+        mention, for the carried
+        statements whose findings all still read true (none mentions a
+        re-parsed line)."""
+        carried: dict[int, tuple[list[Finding], tuple[int, int]]] = {}
+        previous = carry.previous
+        splice = carry.splice
+        first, last = splice.region
+        for position, (old_position, offset) in splice.carried.items():
+            if old_position >= len(previous.findings):
+                continue
+            low, high = previous.mentions[old_position]
+            if low <= last and high >= first:
+                continue  # names a re-parsed line: check the statement again
+            findings = previous.findings[old_position]
+            if findings and low > last and splice.delta:
+                moved = [carry_finding(finding, splice) for finding in findings]
+                if any(finding is None for finding in moved):
+                    continue
+                findings = moved  # type: ignore[assignment]
+                low, high = low + splice.delta, high + splice.delta
+            carried[position] = (findings, (low, high))
+        return carried
+
+    @staticmethod
     def _walk(
-        tree: ast.Module,
+        roots: list[ast.AST],
+        parent: ast.AST | None,
         dispatch: dict[type[ast.AST], list[Callable[[ast.AST], None]]],
         visit_failed: Callable[[Callable[[ast.AST], None], Exception], None],
         linked: list[ast.AST],
@@ -168,8 +300,12 @@ class Engine:
         # block costs nothing on 3.11 until something raises.)
         fields_of = _CHILD_FIELDS
         AST = ast.AST
-        stack: list[ast.AST] = [tree]
+        stack: list[ast.AST] = list(reversed(roots))
         pop, push, link = stack.pop, stack.append, linked.append
+        if parent is not None:
+            for root in roots:
+                root.sg_parent = parent  # type: ignore[attr-defined]
+                link(root)
         while stack:
             node = pop()
             node_type = type(node)

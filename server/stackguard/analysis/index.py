@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .incremental import line_free
 from .layers import classify_layer
 from .source import ParseProblem, load_source
 from .summary import (
@@ -188,6 +189,11 @@ class WorkspaceIndex:
         self._models_by_name: dict[str, list[ModelInfo]] | None = None
         self._reverse: dict[tuple[str, str], RelationshipInfo] | None = None
         self._routes: list[RouteInfo] | None = None
+        # Bumped whenever a summary changes in anything but positions: an
+        # open document's carried-over findings (analysis/incremental.py)
+        # are only valid while the index they were computed with is.
+        self.generation = 0
+        self._shapes: dict[str, Any] = {}
 
     # ---- building --------------------------------------------------------
 
@@ -287,6 +293,13 @@ class WorkspaceIndex:
         keystroke inside a function does not re-check its importers."""
         relative = summary.relative
         old = self.summaries.get(relative)
+        shape = line_free(summary)
+        old_shape = self._shapes.get(relative) if old is not None else None
+        if old is not None and old_shape is None:
+            old_shape = line_free(old)
+        if old_shape != shape:
+            self.generation += 1
+        self._shapes[relative] = shape
         limiter_before = self.has_rate_limiter
         visible_change = old is None or public_signature(old) != public_signature(summary)
         affected = self.dependents(relative) if old is not None and visible_change else set()
@@ -307,6 +320,13 @@ class WorkspaceIndex:
         affected.discard(relative)
         return affected
 
+    def shape_of(self, relative: str) -> Any:
+        """The file's summary without positions (what ``generation`` tracks)."""
+        shape = self._shapes.get(relative)
+        if shape is None and relative in self.summaries:
+            shape = self._shapes[relative] = line_free(self.summaries[relative])
+        return shape
+
     def files_declaring_models(self) -> set[str]:
         return {relative for relative, summary in self.summaries.items() if summary.models}
 
@@ -317,6 +337,8 @@ class WorkspaceIndex:
         if relative not in self.summaries:
             return set()
         limiter_before = self.has_rate_limiter
+        self.generation += 1
+        self._shapes.pop(relative, None)
         affected = self.dependents(relative)
         if self.summaries[relative].migration is not None:
             affected |= self.files_declaring_models()

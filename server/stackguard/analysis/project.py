@@ -20,9 +20,11 @@ from ..config import Settings
 from ..rules import Finding
 from ..stack.files import is_skipped_dir
 from ..stack.model import StackProfile
-from .engine import Engine, is_excluded
+from .engine import CarryOver, Engine, StatementFindings, is_excluded
+from .incremental import global_declarations, skeleton, splice_tree, split_lines
 from .index import WorkspaceIndex
-from .source import ParseProblem, load_source, parse_source
+from .semantics import ImportMap
+from .source import ParseProblem, SourceFile, load_source, parse_source
 from .summary import ModuleSummary
 
 
@@ -36,6 +38,22 @@ class DocumentAnalysis:
     # Other files (relative paths) whose findings may have changed.
     affected: set[str] = field(default_factory=set)
     rule_errors: list[str] = field(default_factory=list)
+    # How this version was analysed: "full" (parsed and checked whole),
+    # "spliced" (re-parsed in part, every rule run) or "carried" (re-parsed
+    # in part, unchanged statements' findings carried over).
+    mode: str = "full"
+
+
+@dataclass
+class _OpenDocument:
+    """The last good version of a document the editor keeps sending, kept
+    to analyse the next version incrementally (analysis/incremental.py)."""
+
+    text: str
+    lines: list[str]
+    tree: object  # ast.Module, unlinked; consumed by the next splice
+    context: tuple[object, ...]
+    statement_findings: StatementFindings | None
 
 
 def python_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
@@ -70,6 +88,7 @@ class ProjectAnalyzer:
         self.index = WorkspaceIndex(self.root, self._layer_overrides())
         self.indexed = False
         self._lock = threading.RLock()
+        self._documents: dict[str, _OpenDocument] = {}
 
     def _layer_overrides(self) -> dict[str, list[str]]:
         return dict(self.settings.layers)
@@ -92,7 +111,10 @@ class ProjectAnalyzer:
             self.index = built
             self.indexed = True
 
-    def analyze(self, path: str, text: str) -> DocumentAnalysis:
+    def analyze(self, path: str, text: str, *, incremental: bool = True) -> DocumentAnalysis:
+        """Analyse one version of a document. With ``incremental`` (an open
+        document the editor keeps editing), what this version shares with
+        the previous one is reused and this version is kept for the next."""
         relative = self.relative(path) or Path(path).name
         if is_excluded(relative, self.settings.exclude):
             return DocumentAnalysis(relative, None, excluded=True)
@@ -104,18 +126,76 @@ class ProjectAnalyzer:
                 "too-large",
             )
             return DocumentAnalysis(relative, None, problem)
-        source = parse_source(path, relative, text)
-        if source.tree is None:
-            with self._lock:
-                self.index.record_skipped(relative, source.parse_problem)  # type: ignore[arg-type]
-            return DocumentAnalysis(relative, None, source.parse_problem)
         with self._lock:
-            summary = self.index.analyze(relative, source.tree)
-            # Non-empty only when something other files can see changed
-            # (models, layer, top-level names), not on every keystroke.
-            affected = self.index.update(summary)
-            result = self.engine.check(source, summary.layer, profile=self.profile, index=self.index, module=summary.module)
-        return DocumentAnalysis(relative, result.findings, None, summary.layer, affected=affected, rule_errors=result.rule_errors)
+            return self._analyze(path, relative, text, incremental)
+
+    def _analyze(self, path: str, relative: str, text: str, incremental: bool) -> DocumentAnalysis:
+        previous = self._documents.pop(relative, None) if incremental else None
+        lines = split_lines(text)
+        splice = None
+        if previous is not None and lines is not None:
+            splice = splice_tree(previous.tree, previous.lines, lines)  # type: ignore[arg-type]
+        if splice is not None:
+            source = SourceFile(path, relative, text, splice.tree)
+        else:
+            source = parse_source(path, relative, text)
+        if source.tree is None:
+            if previous is not None:
+                # A syntax error mid-typing: the next good version is diffed
+                # against the last good one.
+                self._documents[relative] = previous
+            self.index.record_skipped(relative, source.parse_problem)  # type: ignore[arg-type]
+            return DocumentAnalysis(relative, None, source.parse_problem)
+        summary = self.index.analyze(relative, source.tree)
+        # Non-empty only when something other files can see changed
+        # (models, layer, top-level names), not on every keystroke.
+        affected = self.index.update(summary)
+        imports = ImportMap.from_tree(source.tree, summary.module)
+        context = self._context(source, summary, imports, lines)
+        carry = None
+        if (
+            splice is not None
+            and previous is not None
+            and previous.context == context
+            and previous.statement_findings is not None
+        ):
+            carry = CarryOver(splice, previous.statement_findings)
+        result = self.engine.check(
+            source, summary.layer, profile=self.profile, index=self.index, module=summary.module, imports=imports, carry=carry
+        )
+        if incremental and lines is not None:
+            self._documents[relative] = _OpenDocument(text, lines, source.tree, context, result.statement_findings)
+        mode = "carried" if carry is not None else "spliced" if splice is not None else "full"
+        return DocumentAnalysis(
+            relative, result.findings, None, summary.layer, affected=affected, rule_errors=result.rule_errors, mode=mode
+        )
+
+    def _context(
+        self, source: SourceFile, summary: ModuleSummary, imports: ImportMap, lines: list[str] | None
+    ) -> tuple[object, ...]:
+        """Everything a statement-scoped rule may read besides its own
+        statement: findings carried over are right while this is equal."""
+        return (
+            summary.layer,
+            summary.module,
+            self.index.shape_of(summary.relative),
+            skeleton(source.tree, lines) if lines is not None and source.tree is not None else None,
+            tuple(sorted(imports.names.items())),
+            tuple(sorted(imports.session_aliases)),
+            tuple(sorted(imports.router_objects.items())),
+            global_declarations(source.text),
+            id(self.index),
+            self.index.generation,
+            id(self.profile),
+            id(self.engine),
+        )
+
+    def close_document(self, path: str) -> None:
+        """The editor closed it: drop what was kept for incremental analysis."""
+        relative = self.relative(path)
+        if relative is not None:
+            with self._lock:
+                self._documents.pop(relative, None)
 
     def analyze_file(self, path: str) -> DocumentAnalysis:
         """A file that is not open, read from disk."""
@@ -123,11 +203,12 @@ class ProjectAnalyzer:
         source = load_source(Path(path), relative, self.settings.diagnostics.max_file_bytes)
         if source.tree is None:
             return DocumentAnalysis(relative, None, source.parse_problem)
-        return self.analyze(path, source.text)
+        return self.analyze(path, source.text, incremental=False)
 
     def forget(self, path: str) -> set[str]:
         relative = self.relative(path)
         if relative is None:
             return set()
         with self._lock:
+            self._documents.pop(relative, None)
             return self.index.remove(relative)

@@ -193,6 +193,16 @@ class Rule:
     # rule applies to; None = any stack.
     frameworks: ClassVar[frozenset[str] | None] = None
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
+    # "statement": what the rule reports inside a top-level statement depends
+    # only on that statement and module-wide context (layer, imports, the
+    # module without its function bodies, its summary, the index), so the
+    # editor may carry those findings over while other statements change
+    # (analysis/incremental.py). "module": the rule looks across function
+    # bodies and runs over the whole module on every version. A rule that
+    # names a line in a message writes it as "line 12" or "lines 3, 7", and
+    # line-valued ``data`` keys are ``line`` or end in ``_line``, so carried
+    # findings can be moved with their statement.
+    scope: ClassVar[str] = "module"
     # What the quick fix does, when the rule has one ("Bind the values as parameters").
     fix_title: ClassVar[str | None] = None
     # Whether the fix is safe to apply without review (``--fix``, fixAll).

@@ -88,6 +88,7 @@ class DbAccessInRouter(Rule):
     # only lose frameworks the detector does not name.
     frameworks = None
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
     fix_title = None
 
     def visit(self, node: ast.AST) -> None:
@@ -109,7 +110,7 @@ class DbAccessInRouter(Rule):
                 "handler": node.name,
                 "class": owner,
                 "line": node.lineno,
-                "calls": sorted({call.lineno for call, _ in calls}),
+                "call_lines": sorted({call.lineno for call, _ in calls}),
                 "call": label,
                 "kind": kind,
                 "framework": handler_framework(handler, self.ctx.imports),

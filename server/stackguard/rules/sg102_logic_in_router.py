@@ -149,6 +149,7 @@ class LogicInRouter(Rule):
     # Route handler detection is the framework gate, as in SG101.
     frameworks = None
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
     fix_title = None
 
     def visit(self, node: ast.AST) -> None:
@@ -168,7 +169,7 @@ class LogicInRouter(Rule):
                 "handler": node.name,
                 "class": owner,
                 "line": node.lineno,
-                "loops": measured.loops,
+                "loop_lines": measured.loops,
                 "branches": measured.branches,
                 "arithmetic": measured.arithmetic,
                 "external_calls": _unique(measured.external),

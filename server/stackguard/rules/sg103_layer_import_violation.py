@@ -192,6 +192,7 @@ class LayerImportViolation(Rule):
     # Tests, migrations, schemas, config and scripts may import anything.
     layers = frozenset({"router", "service", "repository", "model"})
     node_types = (ast.Import, ast.ImportFrom)
+    scope = "statement"
     fix_title = None
 
     def visit(self, node: ast.AST) -> None:

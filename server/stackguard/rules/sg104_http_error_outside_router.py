@@ -154,6 +154,7 @@ class HttpErrorOutsideRouter(Rule):
     default_severity = "warning"
     layers = frozenset({"service", "repository"})
     node_types = (ast.Raise, ast.Call, ast.Return)
+    scope = "statement"
     fix_title = "Raise a domain exception from the errors module"
     fix_safe = False
 

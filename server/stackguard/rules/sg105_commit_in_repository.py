@@ -57,6 +57,7 @@ class CommitInRepository(Rule):
     default_severity = "warning"
     layers = frozenset({"repository"})
     node_types = (ast.Call,)
+    scope = "statement"
 
     def visit(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)

@@ -140,6 +140,7 @@ class RepositoryOwnsConnection(Rule):
     default_severity = "warning"
     layers = frozenset({"repository", "service"})
     node_types = (ast.Call,)
+    scope = "statement"
     fix_title = None
 
     def begin(self) -> None:

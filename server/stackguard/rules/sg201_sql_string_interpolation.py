@@ -125,6 +125,7 @@ class SqlStringInterpolation(Rule):
     default_severity = "error"
     layers = frozenset(LAYER_NAMES) - {"test"}
     node_types = (ast.Call,)
+    scope = "statement"
     fix_title = "Bind the interpolated values as query parameters"
     fix_safe = True
 

@@ -79,6 +79,7 @@ class NPlusOne(Rule):
     default_severity = "warning"
     layers = frozenset({"router", "service", "repository"})
     node_types = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    scope = "statement"
     fix_title = "Eager-load the relationship on the query"
     fix_safe = True
 

@@ -96,6 +96,7 @@ class MultipleCommits(Rule):
     default_severity = "warning"
     layers = frozenset({"router", "service", "repository"})
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
 
     def visit(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -124,6 +124,7 @@ class SharedSession(Rule):
     default_severity = "warning"
     layers = frozenset(LAYER_NAMES) - {"test", "migration"}
     node_types = ()
+    scope = "statement"
 
     def begin(self) -> None:
         tree = self.ctx.tree

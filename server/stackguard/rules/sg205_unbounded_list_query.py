@@ -77,6 +77,7 @@ class UnboundedListQuery(Rule):
     default_severity = "warning"
     layers = frozenset({"router"})
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
 
     def visit(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -99,6 +99,7 @@ class HardcodedSecret(Rule):
     name = "hardcoded-secret"
     default_severity = "error"
     node_types = (ast.Assign, ast.AnnAssign, ast.Call, ast.Dict, ast.arguments, ast.Constant)
+    scope = "statement"
     fix_title = "Read the secret from the environment"
     fix_safe = False
 

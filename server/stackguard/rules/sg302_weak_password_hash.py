@@ -168,6 +168,7 @@ class WeakPasswordHash(Rule):
     default_severity = "error"
     layers = frozenset({"router", "service", "repository", "model", "schema", "config", "other"})
     node_types = (ast.Call, ast.Compare)
+    scope = "statement"
     fix_title = "Hash with the project's password hasher"
     fix_safe = False
 

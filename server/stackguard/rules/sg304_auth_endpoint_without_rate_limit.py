@@ -162,6 +162,7 @@ class AuthEndpointWithoutRateLimit(Rule):
     default_severity = "warning"
     layers = frozenset({"router"})
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
 
     def visit(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -124,6 +124,7 @@ class UnvalidatedInput(Rule):
     # Reads are collected during the pass (cheap: an attribute name and a
     # plain receiver); judged in end(), when every node has its parent link.
     node_types = (ast.Attribute,)
+    scope = "statement"
 
     def begin(self) -> None:
         self._candidates: list[ast.Attribute] = []

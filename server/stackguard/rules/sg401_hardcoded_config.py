@@ -219,6 +219,7 @@ class HardcodedConfig(Rule):
     default_severity = "warning"
     layers = frozenset(LAYER_NAMES) - {"test", "migration"}
     node_types = (ast.Call,)
+    scope = "statement"
 
     def begin(self) -> None:
         self.quiet = _is_dev_module(self.ctx.source.relative) or (self.ctx.layer == "config" and self._reads_env())

@@ -95,6 +95,7 @@ class MissingAnnotations(Rule):
     default_severity = "info"
     layers = frozenset({"router", "service", "repository"})
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+    scope = "statement"
     fix_title = "Add the annotations that are certain"
     fix_safe = True
 

@@ -208,6 +208,7 @@ class BlockingCallInAsync(Rule):
     default_severity = "warning"
     layers = frozenset(LAYER_NAMES) - {"test", "migration"}
     node_types = (ast.Call,)
+    scope = "statement"
     fix_title = "Run it in a worker thread with `await asyncio.to_thread(...)`"
     fix_safe = False
 

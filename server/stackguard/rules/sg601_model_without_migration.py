@@ -76,6 +76,7 @@ class ModelWithoutMigration(Rule):
     name = "model-without-migration"
     default_severity = "warning"
     node_types = (ast.ClassDef,)
+    scope = "statement"
     fix_title = "Generate a migration"
     fix_safe = False
 

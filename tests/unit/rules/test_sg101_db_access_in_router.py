@@ -61,7 +61,7 @@ def test_one_finding_per_handler_listing_every_call():
     assert finding.message.startswith("Route handler `create_item` calls `db.add()` directly")
     assert finding.data["handler"] == "create_item"
     assert finding.data["line"] == 11
-    assert finding.data["calls"] == [13, 14, 15]
+    assert finding.data["call_lines"] == [13, 14, 15]
     assert finding.data["framework"] == "fastapi"
     assert finding.data["kind"] == "write"
 
