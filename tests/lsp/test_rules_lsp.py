@@ -83,6 +83,31 @@ async def test_edit_updates_diagnostics_and_survives_syntax_errors(lsp: Session,
         assert lsp.client.stackguard_versions[uri(path)] == 3  # type: ignore[attr-defined]
 
 
+async def test_ranges_follow_the_negotiated_encoding_and_inserted_lines(lsp: Session, workspace: Path):
+    """Columns after a non-BMP character are counted in the client's units
+    (UTF-16 for VS Code, UTF-8 for Neovim), and an incrementally analysed
+    edit that adds lines above a finding moves it with them."""
+    await lsp.initialize([workspace])
+    path = workspace / REPOSITORY
+    original = path.read_text()
+    emoji = original.replace("        self.session.commit()", '        note = "\U0001F600"; self.session.commit()')
+    path.write_text(emoji)
+    lsp.open(path, "python")
+    diagnostics = await lsp.wait_for_diagnostics(path, lambda d: "SG105" in codes(d), "SG105 after an emoji")
+    commit = next(d for d in diagnostics if d.code == "SG105")
+    # `self` is code point 20; the emoji before it is 2 UTF-16 units, 4 UTF-8 bytes.
+    expected = {"utf-16": 21, "utf-8": 23}["utf-8" if lsp.client_name == "neovim" else "utf-16"]
+    assert (commit.range.start.line, commit.range.start.character) == (12, expected)
+
+    moved = emoji.replace("    def add(self, user: User) -> User:\n", "    def add(self, user: User) -> User:\n        pass\n\n")
+    change_document(lsp, path, moved, version=2)
+    diagnostics = await lsp.wait_for_diagnostics(
+        path, lambda d: any(x.code == "SG105" and x.range.start.line == 14 for x in d), "SG105 two lines down"
+    )
+    sql = next(d for d in diagnostics if d.code == "SG201")
+    assert sql.range.start.line == 18  # below the edit: moved too
+
+
 async def test_close_clears_diagnostics(lsp: Session, workspace: Path):
     await lsp.initialize([workspace])
     path = workspace / REPOSITORY

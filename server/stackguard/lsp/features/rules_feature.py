@@ -70,12 +70,21 @@ def to_client_range(lines: list[str], line: int, column: int, end_line: int, end
     """1-based lines / 0-based code-point columns → the negotiated encoding."""
     last = max(len(lines) - 1, 0)
 
-    def clamp(line0: int, character: int) -> ServerTextPosition:
+    def clamp(line0: int, character: int) -> tuple[int, int, bool]:
         line0 = min(max(line0, 0), last)
         text = lines[line0].rstrip("\r\n") if lines else ""
-        return ServerTextPosition(line0, min(max(character, 0), len(text)))
+        return line0, min(max(character, 0), len(text)), text.isascii()
 
-    return codec.range_to_client_units(lines, ServerTextRange(clamp(line - 1, column), clamp(end_line - 1, end_column)))
+    start_line, start_char, start_ascii = clamp(line - 1, column)
+    end_line0, end_char, end_ascii = clamp(end_line - 1, end_column)
+    if start_ascii and end_ascii:
+        # One code unit per character in every encoding: the codec's
+        # per-character count costs more than the whole analysis of an edit
+        # when a file has a hundred findings.
+        return types.Range(types.Position(start_line, start_char), types.Position(end_line0, end_char))
+    return codec.range_to_client_units(
+        lines, ServerTextRange(ServerTextPosition(start_line, start_char), ServerTextPosition(end_line0, end_char))
+    )
 
 
 def from_client_position(lines: list[str], position: types.Position, codec: PositionCodec) -> tuple[int, int]:
@@ -226,6 +235,9 @@ class RulesFeature(Feature):
         if task is not None:
             task.cancel()
         state = self.documents.pop(uri, None)
+        path = uri_to_path(uri)
+        if state is not None and path is not None:
+            state.analyzer.close_document(str(path))
         if state is not None and state.analyzer.settings.diagnostics.workspace:
             self.server.run_task(self._publish_from_disk(state.analyzer, uri), name=f"disk {uri}")
             return
