@@ -63,6 +63,7 @@ from ._layering import (
     handler_for_function,
     handler_framework,
 )
+from ._sql import child_nodes
 from .base import Rule
 
 # Flask-SQLAlchemy 3 helpers on the extension object: `db.get_or_404(User, id)`.
@@ -137,7 +138,7 @@ class DbAccessInRouter(Rule):
                     # The receiver chain is this call; its arguments may hold more.
                     stack.extend(reversed([*node.args, *(kw.value for kw in node.keywords)]))
                     continue
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+            stack.extend(child_nodes(node)[::-1])
 
     def _kind(self, call: ast.Call, sessions: set[str], handles: set[str]) -> str | None:
         ctx = self.ctx
@@ -203,5 +204,5 @@ def _app_handle_names(func: FunctionNode) -> set[str]:
             if isinstance(node.target, ast.Name):
                 names.add(node.target.id)
         if isinstance(node, ast.stmt):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(child_nodes(node))
     return names

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 
 from ..analysis.semantics import FunctionNode, ImportMap, dotted_name
 from ._layering import function_name_span, handler_display_name, handler_for_function
+from ._sql import child_nodes
 from .base import Rule
 
 MAX_GUARDED_BRANCHES = 2
@@ -188,36 +189,44 @@ def measure(func: FunctionNode, imports: ImportMap) -> Measurement:
         body = body[1:]  # the docstring
     # (node, inside a computing loop)
     stack: list[tuple[ast.AST, bool]] = [(stmt, False) for stmt in reversed(body)]
+    # One type test per node, then the branch for that type: this loop runs
+    # for every node of every handler body.
     while stack:
         node, in_loop = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            if isinstance(node, ast.stmt):
+        node_type = type(node)
+        if node_type in _NESTED_SCOPES:
+            if node_type is not ast.Lambda:
                 result.statements += 1
             continue
         if isinstance(node, ast.stmt):
             result.statements += 1
-        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and not in_loop:
-            if _loop_computes(node, params):
-                result.loops.append(node.lineno)
+        if node_type in _LOOPS:
+            if not in_loop and _loop_computes(node, params):  # type: ignore[arg-type]
+                result.loops.append(node.lineno)  # type: ignore[attr-defined]
                 in_loop = True
-        elif isinstance(node, ast.If):
-            result.branches += _if_branches(node, params)
-        elif isinstance(node, ast.Match):
-            result.branches += sum(1 for case in node.cases if not _is_guard(case.body, params))
-        elif not in_loop and isinstance(node, ast.BinOp) and _domain_arithmetic(node):
-            result.arithmetic += 1
-            continue  # the operands are part of this expression
-        elif not in_loop and isinstance(node, ast.AugAssign) and _domain_augassign(node):
-            result.arithmetic += 1
-        elif isinstance(node, ast.Call):
-            resolved = imports.resolve(node.func)
+        elif node_type is ast.If:
+            result.branches += _if_branches(node, params)  # type: ignore[arg-type]
+        elif node_type is ast.Match:
+            result.branches += sum(1 for case in node.cases if not _is_guard(case.body, params))  # type: ignore[attr-defined]
+        elif node_type is ast.BinOp:
+            if not in_loop and _domain_arithmetic(node):  # type: ignore[arg-type]
+                result.arithmetic += 1
+                continue  # the operands are part of this expression
+        elif node_type is ast.AugAssign:
+            if not in_loop and _domain_augassign(node):  # type: ignore[arg-type]
+                result.arithmetic += 1
+        elif node_type is ast.Call:
+            resolved = imports.resolve(node.func)  # type: ignore[attr-defined]
             if resolved in EXTERNAL_CALLS:
                 result.external.append(resolved)
             elif resolved in MAIL_CALLS:
                 result.mail.append(resolved.rsplit(".", 1)[-1])
-        children = list(ast.iter_child_nodes(node))
-        stack.extend((child, in_loop) for child in reversed(children))
+        stack.extend([(child, in_loop) for child in child_nodes(node)[::-1]])
     return result
+
+
+_NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.While})
 
 
 def _if_branches(node: ast.If, params: set[str]) -> int:
@@ -282,7 +291,7 @@ def _loop_computes(loop: ast.For | ast.AsyncFor | ast.While, params: set[str]) -
             return True
         if isinstance(node, ast.If) and not _is_dispatch_or_validation(node.test) and not _is_guard(node.body, params):
             return True
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 

@@ -81,6 +81,8 @@ FORBIDDEN = {
     ("model", "repository"): "models must not depend on the layers above them",
 }
 LAYER_TITLES = {"router": "Router", "service": "Service", "repository": "Repository", "model": "Model"}
+# Importing layers that some import can violate, worked out once, not per import.
+_LAYERS_WITH_RULES = frozenset(source for source, target in FORBIDDEN if target in LAYER_TITLES)
 
 # Web frameworks whose whole API is HTTP-side except these DI/utility names.
 WEB_ROOTS_ALLOWLISTED = ("fastapi", "starlette", "litestar", "starlite")
@@ -222,7 +224,7 @@ class LayerImportViolation(Rule):
         if layer != "router":
             for module, aliases in framework.items():
                 self._report_framework(node, layer, module, aliases)
-        if not any((layer, target) in FORBIDDEN for target in LAYER_TITLES):
+        if layer not in _LAYERS_WITH_RULES:
             return
         if layer == "router" and not declares_handlers(self.ctx):
             # A module under api/ that handles no request (dependency

@@ -59,7 +59,18 @@ class CommitInRepository(Rule):
     node_types = (ast.Call,)
     scope = "statement"
 
+    def begin(self) -> None:
+        # Only `.commit()`/`.rollback()` calls count; an ASCII text holds
+        # its attribute names verbatim, so without either word the module
+        # opts out of the Call dispatch.
+        text = self.ctx.source.text
+        self._skip = text.isascii() and "commit" not in text and "rollback" not in text
+        if self._skip:
+            self.node_types = ()  # type: ignore[misc]
+
     def visit(self, node: ast.AST) -> None:
+        if self._skip:
+            return
         assert isinstance(node, ast.Call)
         func = node.func
         if not isinstance(func, ast.Attribute) or func.attr not in ("commit", "rollback"):

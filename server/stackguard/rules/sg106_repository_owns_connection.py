@@ -132,6 +132,11 @@ BUILDS = {
     "client": "creates its own client",
 }
 LAYER_TITLES = {"service": "Service", "repository": "Repository"}
+# The method names `_classify` can match on an attribute call: the last part
+# of a constructor, or an engine's connect. Most calls (`session.execute`,
+# `select(...).where`) are none of them and skip name resolution.
+_ENGINE_METHODS = ("connect", "begin", "raw_connection")
+_CLASSIFIED_ATTRS = frozenset({*(name.rsplit(".", 1)[-1] for name in CONSTRUCTORS), *_ENGINE_METHODS})
 
 
 class RepositoryOwnsConnection(Rule):
@@ -184,6 +189,13 @@ class RepositoryOwnsConnection(Rule):
         """(kind, name as written, qualified name or None for local factories)."""
         func = call.func
         imports = self.ctx.imports
+        # Cheap name tests first: a bare name resolves only when imported, and
+        # an attribute call's qualified name ends with the attribute itself.
+        if isinstance(func, ast.Name):
+            if func.id not in imports.names and func.id not in self._module_factories:
+                return None
+        elif isinstance(func, ast.Attribute) and func.attr not in _CLASSIFIED_ATTRS:
+            return None
         qualified = imports.resolve(func)
         written = dotted_name(func) or ""
         if qualified in CONSTRUCTORS:
@@ -197,7 +209,7 @@ class RepositoryOwnsConnection(Rule):
                 return "session", written, qualified
             return None
         assert isinstance(func, ast.Attribute)
-        if func.attr in ("connect", "begin", "raw_connection") and isinstance(func.value, ast.Name):
+        if func.attr in _ENGINE_METHODS and isinstance(func.value, ast.Name):
             engine = imports.resolve(func.value)
             # `from app.db import engine` then `engine.connect()`
             if engine is not None and engine.rsplit(".", 1)[-1].lower().endswith("engine") and engine.split(".", 1)[0] not in ("sqlalchemy", "sqlmodel"):

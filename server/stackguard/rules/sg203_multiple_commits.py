@@ -129,6 +129,8 @@ class MultipleCommits(Rule):
 
     def begin(self) -> None:
         self._any_commit = "commit(" in self.ctx.source.text
+        if not self._any_commit:
+            self.node_types = ()  # type: ignore[misc]  # visit() would return at once for every function
 
     def _worth_checking(self, func: FunctionNode) -> bool:
         """At least two commits, or one and a loop, in the function's text."""

@@ -64,11 +64,9 @@ def get_user(session: Session, user_id: int) -> User | None:
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
-
-from ..analysis.semantics import dotted_name, iter_statements
+from ..analysis.semantics import dotted_name
 from ..config import LAYER_NAMES
-from ._sql import source_text
+from ._sql import source_text, statement_list
 from .base import Rule
 
 SESSION_CLASSES = frozenset(
@@ -123,7 +121,8 @@ class SharedSession(Rule):
     name = "shared-session"
     default_severity = "warning"
     layers = frozenset(LAYER_NAMES) - {"test", "migration"}
-    node_types = ()
+    # Functions: default arguments and `global` assignments (see visit).
+    node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
     scope = "statement"
 
     def begin(self) -> None:
@@ -132,6 +131,8 @@ class SharedSession(Rule):
         scoped: set[str] = set()  # module-level scoped_session registries
         instances: dict[str, str] = {}  # module-level instance name -> kind
         for stmt, owner in _module_statements(tree.body):
+            if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                continue  # most statements: defs, imports, expressions
             target_names, value = _assignment(stmt)
             if value is None or not target_names:
                 continue
@@ -151,7 +152,10 @@ class SharedSession(Rule):
             for name in target_names:
                 instances[name] = kind
                 self._report(stmt, name, kind, call, owner)
-        self._check_globals(tree, factories, scoped, instances)
+        self._factories, self._scoped, self._instances = factories, scoped, instances
+        # A `global` statement needs the keyword in the text: without it no
+        # function declares one, and only the default arguments need a look.
+        self._may_declare_globals = "global" in self.ctx.source.text
 
     def _instance_kind(self, call: ast.Call, resolved: str, factories: set[str], scoped: set[str], instances: dict[str, str]) -> str | None:
         func = call.func
@@ -202,34 +206,38 @@ class SharedSession(Rule):
         name = dotted_name(expr) or ""
         return name.rsplit(".", 1)[-1].lower().endswith("engine")
 
-    def _check_globals(self, tree: ast.Module, factories: set[str], scoped: set[str], instances: dict[str, str]) -> None:
+    def visit(self, node: ast.AST) -> None:
         """Instances created once and kept for the process from inside a
-        function: ``global session`` then ``session = SessionLocal()`` (a
-        lazily created module-level instance), and default arguments
-        (``def f(db=SessionLocal())`` evaluates once, at import)."""
-        for stmt in iter_statements(tree.body):
-            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            for default in (*stmt.args.defaults, *stmt.args.kw_defaults):
+        function: default arguments (``def f(db=SessionLocal())`` evaluates
+        once, at import) and ``global session`` then ``session =
+        SessionLocal()`` (a lazily created module-level instance)."""
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        factories, scoped, instances = self._factories, self._scoped, self._instances
+        args = node.args
+        if args.defaults or args.kw_defaults:
+            for default in (*args.defaults, *args.kw_defaults):
                 if isinstance(default, ast.Call):
                     kind = self._instance_kind(default, self.ctx.imports.resolve(default.func) or "", factories, scoped, instances)
                     if kind is not None:
-                        self._report(default, "", kind, default, f"default argument of `{stmt.name}()`")
-            declared = {name for inner in iter_statements(stmt.body) if isinstance(inner, ast.Global) for name in inner.names}
-            if not declared:
+                        self._report(default, "", kind, default, f"default argument of `{node.name}()`")
+        if not self._may_declare_globals:
+            return
+        inner_statements = statement_list(node.body)
+        declared = {name for inner in inner_statements if isinstance(inner, ast.Global) for name in inner.names}
+        if not declared:
+            return
+        for inner in inner_statements:
+            names, value = _assignment(inner)
+            names = [n for n in names if n in declared]
+            if not names or value is None:
                 continue
-            for inner in iter_statements(stmt.body):
-                names, value = _assignment(inner)
-                names = [n for n in names if n in declared]
-                if not names or value is None:
-                    continue
-                call = value.value if isinstance(value, ast.Await) else value
-                if not isinstance(call, ast.Call):
-                    continue
-                kind = self._instance_kind(call, self.ctx.imports.resolve(call.func) or "", factories, scoped, instances)
-                if kind is not None:
-                    for name in names:
-                        self._report(inner, name, kind, call, f"global by `{stmt.name}()`")
+            call = value.value if isinstance(value, ast.Await) else value
+            if not isinstance(call, ast.Call):
+                continue
+            kind = self._instance_kind(call, self.ctx.imports.resolve(call.func) or "", factories, scoped, instances)
+            if kind is not None:
+                for name in names:
+                    self._report(inner, name, kind, call, f"global by `{node.name}()`")
 
     def _report(self, where: ast.stmt | ast.expr, name: str, kind: str, call: ast.Call, place: str | None) -> None:
         """``place``: None at module level, a class name for a class
@@ -258,21 +266,31 @@ def _assignment(stmt: ast.stmt) -> tuple[list[str], ast.expr | None]:
     return [], None
 
 
-def _module_statements(body: list[ast.stmt], owner: str | None = None) -> Iterator[tuple[ast.stmt, str | None]]:
+def _module_statements(body: list[ast.stmt], owner: str | None = None) -> list[tuple[ast.stmt, str | None]]:
     """Statements that run at import time: the module body, its if/try/with
     blocks and class bodies, but not ``if __name__ == "__main__":``."""
+    found: list[tuple[ast.stmt, str | None]] = []
+    _add_module_statements(body, owner, found)
+    return found
+
+
+def _add_module_statements(body: list[ast.stmt], owner: str | None, found: list[tuple[ast.stmt, str | None]]) -> None:
+    # Appends to one list rather than nesting generators: called per module.
     for stmt in body:
         if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
-            yield from _module_statements(stmt.orelse, owner)
+            _add_module_statements(stmt.orelse, owner, found)
             continue
-        yield stmt, owner
+        found.append((stmt, owner))
         if isinstance(stmt, ast.ClassDef):
-            yield from _module_statements(stmt.body, stmt.name)
-        elif isinstance(stmt, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
+            _add_module_statements(stmt.body, stmt.name, found)
+        elif isinstance(stmt, _IMPORT_TIME_BLOCKS):
             for name in ("body", "orelse", "finalbody"):
-                yield from _module_statements(getattr(stmt, name, []) or [], owner)
+                _add_module_statements(getattr(stmt, name, []) or [], owner, found)
             for handler in getattr(stmt, "handlers", ()) or ():
-                yield from _module_statements(handler.body, owner)
+                _add_module_statements(handler.body, owner, found)
+
+
+_IMPORT_TIME_BLOCKS = (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
 def _is_main_guard(test: ast.expr) -> bool:

@@ -60,7 +60,7 @@ import re
 
 from ..analysis.semantics import FunctionNode, RouteHandler, dotted_name
 from ._orm import COLLECTIONS, Query, QueryReader
-from ._sql import Scope, scope_statements, scopes
+from ._sql import Scope, scopes, statement_list
 from .base import Rule
 
 # Calls that pass a collection through to the response.
@@ -86,7 +86,7 @@ class UnboundedListQuery(Rule):
             return
         if self._paginated_view(node):
             return
-        returns = [n for n in scope_statements(node.body) if isinstance(n, ast.Return) and n.value is not None]
+        returns = [n for n in statement_list(node.body, into_scopes=False) if isinstance(n, ast.Return) and n.value is not None]
         if not returns:
             return
         if self._mentions_pagination(node):
