@@ -128,7 +128,7 @@ class MultipleCommits(Rule):
                 )
 
     def begin(self) -> None:
-        self._any_commit = "commit(" in self.ctx.source.text
+        self._any_commit = "commit" in self.ctx.source.text
         if not self._any_commit:
             self.node_types = ()  # type: ignore[misc]  # visit() would return at once for every function
 
@@ -137,7 +137,7 @@ class MultipleCommits(Rule):
         if not self._any_commit:
             return False
         lines = self.ctx.source.lines[func.lineno - 1 : func.end_lineno or func.lineno]
-        commits = sum(line.count("commit(") for line in lines)
+        commits = sum(line.count("commit") for line in lines)
         if commits == 0:
             return False
         return commits > 1 or any(_LOOP_TEXT.search(line) for line in lines)
@@ -149,7 +149,7 @@ class MultipleCommits(Rule):
         if header is None:
             return []
         lines = self.ctx.source.lines[header[0] - 1 : header[1]]
-        if not any("commit(" in line for line in lines):
+        if not any("commit" in line for line in lines):
             return []
         return [
             call
