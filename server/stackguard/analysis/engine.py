@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..config import Settings
 from ..rules import Finding, Rule, RuleContext, select_rules
 from .incremental import Splice, carry_finding, mentioned_lines, statement_spans
+from .nodes import CHILD_FIELDS, child_fields
 from .source import ParseProblem, SourceFile
 from .suppress import Suppressions
 
@@ -298,7 +299,7 @@ class Engine:
         # Hand-inlined child iteration and direct calls of bound visit
         # methods: this loop runs for every node on every keystroke. (A try
         # block costs nothing on 3.11 until something raises.)
-        fields_of = _CHILD_FIELDS
+        fields_of = CHILD_FIELDS
         AST = ast.AST
         stack: list[ast.AST] = list(reversed(roots))
         pop, push, link = stack.pop, stack.append, linked.append
@@ -318,7 +319,7 @@ class Engine:
                         visit_failed(visit, exc)
             fields = fields_of.get(node_type)
             if fields is None:
-                fields = _child_fields(node_type)
+                fields = child_fields(node_type)
             children: list[ast.AST] = []
             for name in fields:
                 value = getattr(node, name, None)
@@ -337,18 +338,6 @@ class Engine:
             # Reversed so the stack pops children in source order.
             for child in reversed(children):
                 push(child)
-
-
-# Fields that hold operator/context singletons (ast.Load(), ast.Add()…):
-# shared across the whole tree, so never walked or parent-linked.
-_SINGLETON_FIELDS = frozenset({"ctx", "op", "ops"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    fields = tuple(name for name in getattr(node_type, "_fields", ()) if name not in _SINGLETON_FIELDS)
-    _CHILD_FIELDS[node_type] = fields
-    return fields
 
 
 def _concrete_types(node_type: type[ast.AST]) -> list[type[ast.AST]]:

@@ -35,6 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .nodes import child_fields
+
 if TYPE_CHECKING:  # the rules import this package: no import cycle at run time
     from ..rules import Finding
 
@@ -72,9 +74,6 @@ def statement_spans(tree: ast.Module) -> tuple[list[int], list[int]]:
 
 
 _POSITIONED: dict[type, bool] = {}
-_CHILDREN: dict[type, tuple[str, ...]] = {}
-# Operator and context singletons (ast.Load(), ast.Add()…) have no position.
-_NOT_CHILDREN = frozenset({"ctx", "op", "ops"})
 
 
 def shift_lines(roots: list[ast.stmt], offset: int) -> None:
@@ -90,12 +89,11 @@ def shift_lines(roots: list[ast.stmt], offset: int) -> None:
         positioned = _POSITIONED.get(kind)
         if positioned is None:
             positioned = _POSITIONED[kind] = "lineno" in getattr(kind, "_attributes", ())
-            _CHILDREN[kind] = tuple(name for name in kind._fields if name not in _NOT_CHILDREN)
         if positioned:
             node.lineno += offset  # type: ignore[attr-defined]
             if node.end_lineno is not None:  # type: ignore[attr-defined]
                 node.end_lineno += offset  # type: ignore[attr-defined]
-        for name in _CHILDREN[kind]:
+        for name in child_fields(kind):
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:

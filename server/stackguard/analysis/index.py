@@ -187,6 +187,7 @@ class WorkspaceIndex:
         self._importers: dict[str, set[str]] = {}
         self._name_importers: dict[str, set[str]] = {}
         self._models_by_name: dict[str, list[ModelInfo]] | None = None
+        self._model_names: frozenset[str] | None = None
         self._reverse: dict[tuple[str, str], RelationshipInfo] | None = None
         self._routes: list[RouteInfo] | None = None
         # Bumped whenever a summary changes in anything but positions: an
@@ -358,6 +359,7 @@ class WorkspaceIndex:
 
     def _invalidate(self) -> None:
         self._models_by_name = None
+        self._model_names = None
         self._reverse = None
         self._routes = None
 
@@ -505,6 +507,13 @@ class WorkspaceIndex:
         """Model name → model; for a name defined twice, the first by path
         (``models_named`` has them all)."""
         return {name: found[0] for name, found in self._model_table().items()}
+
+    def model_names(self) -> frozenset[str]:
+        """Every model class name in the project; kept until the index
+        changes (every rule context of a check asks for it)."""
+        if self._model_names is None:
+            self._model_names = frozenset(self._model_table())
+        return self._model_names
 
     def models_named(self, name: str) -> list[ModelInfo]:
         return list(self._model_table().get(name, ()))

@@ -14,6 +14,8 @@ import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
+from .nodes import statement_list
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -130,20 +132,7 @@ def dotted_name(expr: ast.AST) -> str | None:
 
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement, nested ones included, without visiting expressions."""
-    stack = list(reversed(body))
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        children: list[ast.stmt] = []
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(stmt, name, None)
-            if isinstance(block, list):
-                children.extend(s for s in block if isinstance(s, ast.stmt))
-        for handler in getattr(stmt, "handlers", ()) or ():
-            children.extend(handler.body)
-        for case in getattr(stmt, "cases", ()) or ():
-            children.extend(case.body)
-        stack.extend(reversed(children))
+    return iter(statement_list(body))
 
 
 @dataclass
@@ -161,7 +150,7 @@ class ImportMap:
     def from_tree(cls, tree: ast.Module, module: str = "") -> ImportMap:
         imports = cls(module=module)
         package = module.rsplit(".", 1)[0] if "." in module else ""
-        for stmt in iter_statements(tree.body):
+        for stmt in statement_list(tree.body):
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     if alias.asname:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..analysis.nodes import child_nodes, statement_list
 from ..analysis.semantics import FunctionNode
 from ..analysis.source import SourceFile
 
@@ -119,36 +120,6 @@ def _annotation_is_scalar(annotation: ast.expr | None) -> bool:
     return False
 
 
-# Fields that hold operator/context singletons (ast.Load(), ast.Add()…):
-# leaves that no rule looks for, so ``child_nodes`` leaves them out.
-_SINGLETON_FIELDS = frozenset({"ctx", "op", "ops"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``list(ast.iter_child_nodes(node))`` without the operator and context
-    singletons, about three times cheaper (no generators, fields cached per
-    node type): the rules' own walks call it for every node they visit."""
-    node_type = type(node)
-    fields = _CHILD_FIELDS.get(node_type)
-    if fields is None:
-        fields = _CHILD_FIELDS[node_type] = tuple(n for n in node_type._fields if n not in _SINGLETON_FIELDS)
-    children: list[ast.AST] = []
-    add = children.append
-    AST = ast.AST
-    for name in fields:
-        value = getattr(node, name, None)
-        if value is None:
-            continue
-        if type(value) is list:
-            for item in value:
-                if isinstance(item, AST):
-                    add(item)
-        elif isinstance(value, AST):
-            add(value)
-    return children
-
-
 def walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """Every node of a scope's statements, not descending into nested
     functions, classes or lambdas (operator/context singletons left out)."""
@@ -160,60 +131,6 @@ def walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
         if isinstance(node, scope_types):
             continue
         stack.extend(child_nodes(node)[::-1])
-
-
-def _block_fields(stmt_type: type) -> tuple[tuple[str, ...], bool, bool]:
-    """(statement-list fields, has ``handlers``, has ``cases``) of a statement class."""
-    fields = getattr(stmt_type, "_fields", ())
-    return tuple(n for n in ("body", "orelse", "finalbody") if n in fields), "handlers" in fields, "cases" in fields
-
-
-# Statement classes that hold nested statements; every other statement is a
-# leaf, so the walks below skip the getattr probing for most statements.
-_BLOCKS: dict[type, tuple[tuple[str, ...], bool, bool]] = {
-    cls: shape for cls in ast.stmt.__subclasses__() if (shape := _block_fields(cls)) != ((), False, False)
-}
-
-
-def statement_list(body: list[ast.stmt], *, into_scopes: bool = True) -> list[ast.stmt]:
-    """Every statement, nested ones included, in the order of
-    ``semantics.iter_statements`` (``into_scopes=True``) or of
-    ``scope_statements`` (``into_scopes=False``: not descending into nested
-    functions or classes), as a list: cheaper than those generators on the
-    hot paths that need every statement."""
-    found: list[ast.stmt] = []
-    add = found.append
-    blocks = _BLOCKS
-    scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    stack = body[::-1]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        stmt = pop()
-        add(stmt)
-        shape = blocks.get(type(stmt))
-        if shape is None:
-            continue
-        if not into_scopes and isinstance(stmt, scope_types):
-            continue
-        names, has_handlers, has_cases = shape
-        if len(names) == 1 and not has_handlers and not has_cases:
-            block = getattr(stmt, names[0], None)
-            if isinstance(block, list):
-                extend([child for child in block if isinstance(child, ast.stmt)][::-1])
-            continue
-        children: list[ast.stmt] = []
-        for name in names:
-            block = getattr(stmt, name, None)
-            if isinstance(block, list):
-                children.extend(child for child in block if isinstance(child, ast.stmt))
-        if has_handlers:
-            for handler in getattr(stmt, "handlers", None) or ():
-                children.extend(handler.body)
-        if has_cases:
-            for case in getattr(stmt, "cases", None) or ():
-                children.extend(case.body)
-        extend(children[::-1])
-    return found
 
 
 def scope_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

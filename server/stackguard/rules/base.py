@@ -156,10 +156,7 @@ class RuleContext:
 
     @cached_property
     def model_names(self) -> set[str]:
-        names = set()
-        if self.index is not None:
-            names.update(self.index.models)
-        return names
+        return set(self.index.model_names()) if self.index is not None else set()
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return getattr(node, "sg_parent", None)
