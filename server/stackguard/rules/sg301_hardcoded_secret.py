@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,8 @@ SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSett
 # Keys under which schemas document example payloads.
 EXAMPLE_KEYS = frozenset({"example", "examples", "json_schema_extra", "schema_extra", "openapi_examples", "openapi_extra"})
 SETTINGS_MODULES = frozenset({"pydantic_settings", "pydantic", "pydantic.v1"})
+# Callee roots an env read can have without being imported (see _is_env_read).
+_ENV_ROOTS = frozenset({"env", "config"})
 
 
 class HardcodedSecret(Rule):
@@ -110,43 +113,60 @@ class HardcodedSecret(Rule):
         self._in_tests = self.ctx.layer == "test" and not self.ctx.settings.secrets.report_in_tests
         self._settings: dict[str, Any] | None | bool = False
         self._env_example: bool | None = None
+        self._import_roots: set[str] | None = None
+        self._import_names = self.ctx.imports.names
+        # Callee roots an env read can start from: names bound to `os…` or
+        # `decouple…` (every ENV_READERS entry and decouple.config resolve
+        # through one) and the unimported `env`/`config` (see _is_env_read).
+        self._env_roots = _ENV_ROOTS | {
+            local for local, qualified in self._import_names.items() if qualified.startswith(("os", "decouple"))
+        }
 
     # -- dispatch ------------------------------------------------------------
 
     def visit(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Constant):
-            self._visit_constant(node)
-        elif isinstance(node, ast.Call):
-            self._visit_call(node)
-        elif isinstance(node, ast.Assign):
-            self._visit_assign(node)
-        elif isinstance(node, ast.AnnAssign):
-            self._visit_ann_assign(node)
-        elif isinstance(node, ast.Dict):
-            self._visit_dict(node)
-        elif isinstance(node, ast.arguments):
-            self._visit_arguments(node)
+        # Constants are the most frequent node here and nearly all are short
+        # strings or numbers: rejected before any further call.
+        if type(node) is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if (len(value) < 12) if type(value) is str else type(value) is not bytes:
+                return  # what _visit_constant rejects first
+        # One dict lookup instead of an isinstance chain.
+        _HANDLERS[type(node)](self, node)
 
     # -- contexts ------------------------------------------------------------
 
     def _visit_assign(self, node: ast.Assign) -> None:
         if self._in_enum(node):
             return
+        value = node.value
+        if not isinstance(value, (ast.Constant, ast.Call, ast.Tuple)):
+            return  # no literal in it (see _literal)
         for target in node.targets:
-            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple) and len(target.elts) == len(node.value.elts):
-                for sub_target, sub_value in zip(target.elts, node.value.elts):
-                    self._check(_target_name(sub_target), sub_value, "assignment", extra=_env_hint(sub_target))
+            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+                for sub_target, sub_value in zip(target.elts, value.elts):
+                    literal = self._unjudged_literal(sub_value)
+                    if literal is not None:
+                        self._check_literal(_target_name(sub_target), literal, "assignment", extra=_env_hint(sub_target))
             else:
+                # Most assignments are not of a string literal: test that
+                # before anything else.
+                literal = self._unjudged_literal(value)
+                if literal is None:
+                    continue
                 # os.environ["X"] = "…" sets the variable: replacing the value with a read is no fix
                 sets_env = isinstance(target, ast.Subscript) and self.ctx.imports.resolve(target.value) == "os.environ"
-                self._check(_target_name(target), node.value, "assignment", fixable=not sets_env, extra=_env_hint(target))
+                self._check_literal(_target_name(target), literal, "assignment", fixable=not sets_env, extra=_env_hint(target))
 
     def _visit_ann_assign(self, node: ast.AnnAssign) -> None:
-        if node.value is None or self._in_enum(node):
+        if node.value is None:
+            return
+        literal = self._unjudged_literal(node.value)
+        if literal is None or self._in_enum(node):
             return
         owner = getattr(node, "sg_parent", None)
         context = "settings_field" if isinstance(owner, ast.ClassDef) and self._is_settings_class(owner) else "assignment"
-        self._check(_target_name(node.target), node.value, context, extra=_env_hint(node.target))
+        self._check_literal(_target_name(node.target), literal, context, extra=_env_hint(node.target))
 
     def _visit_dict(self, node: ast.Dict) -> None:
         examples: bool | None = None
@@ -156,15 +176,20 @@ class HardcodedSecret(Rule):
             if key.value in EXAMPLE_KEYS:
                 self._skip_subtree(value)
                 continue
+            literal = self._unjudged_literal(value)
+            if literal is None:
+                continue
             if _secrets.secret_kind(key.value) is not None:
                 if examples is None:
                     # the dict has its parent links; its values not yet
                     examples = self._inside_examples(node)
                 if examples:
                     continue
-            self._check(key.value, value, "dict", extra=self._dict_env_hint(node, key.value))
+            self._check_literal(key.value, literal, "dict", extra=self._dict_env_hint(node, key.value))
 
     def _visit_arguments(self, node: ast.arguments) -> None:
+        if not node.defaults and not node.kwonlyargs:
+            return  # nothing has a default: the common case
         positional = [*node.posonlyargs, *node.args]
         pairs = list(zip(positional[len(positional) - len(node.defaults) :], node.defaults))
         pairs += [(arg, default) for arg, default in zip(node.kwonlyargs, node.kw_defaults) if default is not None]
@@ -172,11 +197,29 @@ class HardcodedSecret(Rule):
             self._check(arg.arg, default, "param_default")
 
     def _visit_call(self, node: ast.Call) -> None:
-        qualified = self.ctx.imports.resolve(node.func) or ""
+        # The callee's root and last names first, without building its dotted
+        # name: most calls are neither env reads nor credential calls.
+        func = node.func
+        root_expr = func
+        while isinstance(root_expr, ast.Attribute):
+            root_expr = root_expr.value
+        if isinstance(root_expr, ast.Name):
+            root = root_expr.id
+            last = func.attr if isinstance(func, ast.Attribute) else root
+            named = root in self._env_roots or last in BASIC_AUTH or last == "login"
+            if named and self._visit_named_call(node):
+                return  # an env read: its keywords were judged as part of it
+        if node.keywords:
+            self._visit_keywords(node)
+
+    def _visit_named_call(self, node: ast.Call) -> bool:
+        """Env reads and credential calls; True when ``node`` is an env read
+        (its keywords are then judged as part of it)."""
         dotted = dotted_name(node.func) or ""
+        qualified = self._resolve_dotted(dotted)
         if self._is_env_read(node, qualified, dotted):
             self._check_env_read(node, qualified or dotted)
-            return
+            return True
         last = dotted.rsplit(".", 1)[-1]
         if last in BASIC_AUTH and len(node.args) >= 2:
             self._check("password", node.args[1], "positional", fixable=False, extra={"display": f"{dotted}(…)"})
@@ -184,6 +227,9 @@ class HardcodedSecret(Rule):
             receiver = dotted_name(node.func.value) or ""
             if any(hint in receiver.lower() for hint in MAIL_RECEIVER_HINTS) or qualified.startswith(("smtplib", "imaplib", "ftplib", "poplib")):
                 self._check("password", node.args[1], "positional", fixable=False, extra={"display": f"{receiver}.login(…)"})
+        return False
+
+    def _visit_keywords(self, node: ast.Call) -> None:
         for keyword in node.keywords:
             if keyword.arg is None:
                 continue
@@ -193,21 +239,42 @@ class HardcodedSecret(Rule):
             if keyword.arg in EXAMPLE_KEYS:
                 self._skip_subtree(keyword.value)
                 continue
-            self._check(keyword.arg, keyword.value, "keyword", extra=self._call_env_hint(node, keyword.arg))
+            value = keyword.value
+            if not isinstance(value, (ast.Constant, ast.Call)):
+                continue  # no literal (see _literal)
+            # The env-name hint resolves the callee: only for string literals.
+            literal = self._unjudged_literal(value)
+            if literal is not None:
+                self._check_literal(keyword.arg, literal, "keyword", extra=self._call_env_hint(node, keyword.arg))
+
+    def _resolve_dotted(self, dotted: str) -> str:
+        """``ImportMap.resolve`` for an already computed dotted name ("" when
+        the root is not imported), so a call's callee is walked once."""
+        if not dotted:
+            return ""
+        root, _, rest = dotted.partition(".")
+        qualified = self._import_names.get(root)
+        if qualified is None:
+            return ""
+        return f"{qualified}.{rest}" if rest else qualified
 
     def _visit_constant(self, node: ast.Constant) -> None:
+        # Value tests first: most constants are short strings or numbers.
+        value = node.value
+        if isinstance(value, str):
+            if len(value) < 12:
+                return
+        elif isinstance(value, bytes):
+            if len(value) < 20 or b"-----BEGIN" not in value and b"://" not in value:
+                return
+            value = value.decode("latin-1")
+        else:
+            return
         if id(node) in self._seen:
             return
         if isinstance(getattr(node, "sg_parent", None), ast.Expr):
             # A bare string statement is a docstring: documentation shows
             # example URLs and tokens, and nothing reads it as configuration.
-            return
-        value = node.value
-        if isinstance(value, bytes):
-            if len(value) < 20 or b"-----BEGIN" not in value and b"://" not in value:
-                return
-            value = value.decode("latin-1")
-        elif not isinstance(value, str) or len(value) < 12:
             return
         self._check_text(None, node, value, "literal", fixable=False)
 
@@ -218,11 +285,17 @@ class HardcodedSecret(Rule):
             return True
         if not node.args:
             return False
+        if qualified == "decouple.config":
+            return True
         root = dotted.split(".", 1)[0]
-        roots = {q.split(".", 1)[0] for q in self.ctx.imports.names.values()}
+        if root != "env" and dotted != "config":
+            return False  # cheap name test first: most calls are neither
+        roots = self._import_roots
+        if roots is None:
+            roots = self._import_roots = {q.split(".", 1)[0] for q in self.ctx.imports.names.values()}
         if root == "env" and "environ" in roots:  # django-environ: env = environ.Env()
             return True
-        return qualified == "decouple.config" or (root == "config" and "starlette" in roots and dotted == "config")
+        return root == "config" and "starlette" in roots and dotted == "config"
 
     def _check_env_read(self, node: ast.Call, callee: str) -> None:
         name_node = node.args[0] if node.args else None
@@ -253,12 +326,28 @@ class HardcodedSecret(Rule):
     ) -> None:
         if value is None:
             return
+        literal = self._unjudged_literal(value)
+        if literal is not None:
+            self._check_literal(name, literal, context, fixable=fixable, extra=extra)
+
+    def _unjudged_literal(self, value: ast.expr) -> tuple[ast.Constant, str] | None:
+        """The string literal ``value`` is (see ``_literal``), unless it was
+        already judged in another context."""
         literal = _literal(value)
-        if literal is None:
-            return
+        if literal is None or id(literal[0]) in self._seen:
+            return None
+        return literal
+
+    def _check_literal(
+        self,
+        name: str | None,
+        literal: tuple[ast.Constant, str],
+        context: str,
+        *,
+        fixable: bool = True,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         node, text = literal
-        if id(node) in self._seen:
-            return
         self._check_text(name, node, text, context, fixable=fixable and isinstance(node.value, str), extra=extra)
 
     def _check_text(
@@ -486,6 +575,15 @@ class HardcodedSecret(Rule):
                         self._seen.add(id(literal[0]))
 
 
+_HANDLERS: dict[type[ast.AST], Callable[[HardcodedSecret, Any], None]] = {
+    ast.Constant: HardcodedSecret._visit_constant,
+    ast.Call: HardcodedSecret._visit_call,
+    ast.Assign: HardcodedSecret._visit_assign,
+    ast.AnnAssign: HardcodedSecret._visit_ann_assign,
+    ast.Dict: HardcodedSecret._visit_dict,
+    ast.arguments: HardcodedSecret._visit_arguments,
+}
+
 # A lone word or snake_case code: in a dict or a keyword argument that is an
 # error code or a label ({"password": "too_short"}), not a credential.
 _PLAIN_WORDS = re.compile(r"[^\W\d_]+(?:[_\-.][^\W\d_]+)*")
@@ -532,10 +630,11 @@ def _literal(value: ast.expr) -> tuple[ast.Constant, str] | None:
         return None
     if isinstance(value, ast.Call):
         func = value.func
-        last = (dotted_name(func) or "").rsplit(".", 1)[-1]
-        if last in SECRET_WRAPPERS:
+        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        # A wrapper's name must end a plain dotted name (not `make().Field`).
+        if last in SECRET_WRAPPERS and dotted_name(func) is not None:
             inner = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "default"), None)
             return _literal(inner) if inner is not None else None
-        if isinstance(func, ast.Attribute) and func.attr == "encode" and isinstance(func.value, ast.Constant):
+        if isinstance(func, ast.Attribute) and last == "encode" and isinstance(func.value, ast.Constant):
             return _literal(func.value)
     return None

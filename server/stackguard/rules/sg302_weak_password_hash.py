@@ -97,6 +97,8 @@ INPUT_NAMES = frozenset(
 )
 LOOKUP_METHODS = frozenset({"filter_by", "get", "filter", "get_or_none", "find_one", "find", "get_or_404", "first_or_404", "exists"})
 HASHER_LIBRARIES = ("passlib", "pwdlib", "argon2", "bcrypt")
+# Every call name visit() acts on, besides names imported from hashlib.
+_CALL_NAMES = FAST_HASHES | LOOKUP_METHODS | {"new", "update", "compare_digest"}
 HASHER_FUNCTION = re.compile(r"^(?:get_)?(?:password_)?hash(?:_password)?$|^(?:get_)?hash_password$|^get_password_hash$|^make_password$|^hash_pw$")
 
 
@@ -175,6 +177,11 @@ class WeakPasswordHash(Rule):
     def begin(self) -> None:
         self._hasher: dict[str, Any] | None | bool = False
         self._reported: set[int] = set()
+        names = self.ctx.imports.names
+        # Digests are only judged through an import of hashlib (see
+        # _algorithm): without one, hash and update() calls need no look.
+        self._has_hashlib = any(qualified.startswith("hashlib") for qualified in names.values())
+        self._hashlib_names = frozenset(local for local, qualified in names.items() if qualified.startswith("hashlib."))
 
     def visit(self, node: ast.AST) -> None:
         if isinstance(node, ast.Compare):
@@ -183,12 +190,15 @@ class WeakPasswordHash(Rule):
         assert isinstance(node, ast.Call)
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name is None:
+        # One set test rejects most calls.
+        if name not in _CALL_NAMES and name not in self._hashlib_names:
             return
-        if name in FAST_HASHES or name == "new" or self.ctx.imports.names.get(name, "").startswith("hashlib."):
-            self._visit_hash(node)
+        if name in FAST_HASHES or name == "new" or name in self._hashlib_names:
+            if self._has_hashlib:
+                self._visit_hash(node)
         elif name == "update":
-            self._visit_update(node)
+            if self._has_hashlib:
+                self._visit_update(node)
         elif name == "compare_digest" and len(node.args) == 2:
             self._check_plain_comparison(node, node.args[0], node.args[1], "compare_digest")
         elif name in LOOKUP_METHODS:

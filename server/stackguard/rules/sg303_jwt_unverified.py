@@ -73,6 +73,8 @@ JOSE_ENCODE = frozenset({"jose.jwt.encode", "jose.jws.sign"})
 AUTHLIB_JWT = frozenset({"authlib.jose.jwt", "authlib.jose.JsonWebToken", "joserfc.jwt"})
 ALGORITHM_NAMES = ("ALGORITHM", "JWT_ALGORITHM", "ALGO", "JWT_ALGO", "TOKEN_ALGORITHM", "ALGORITHMS", "JWT_ALGORITHMS")
 UNVERIFIED_HEADER = ("get_unverified_header", "get_unverified_headers")
+# Packages every name above lives in ("jose" covers "joserfc").
+_JWT_PACKAGES = ("jwt", "jose", "authlib")
 
 
 class JwtUnverified(Rule):
@@ -86,8 +88,15 @@ class JwtUnverified(Rule):
 
     def begin(self) -> None:
         self._module_facts: dict[str, Any] | None = None
+        # Every call the rule judges resolves through an import of one of
+        # these packages: without one, no call needs looking at.
+        self._jwt_imported = any(q.startswith(_JWT_PACKAGES) for q in self.ctx.imports.names.values())
+        if not self._jwt_imported:
+            self.node_types = ()  # type: ignore[assignment,misc]  # the engine then dispatches nothing here
 
     def visit(self, node: ast.AST) -> None:
+        if not self._jwt_imported:
+            return
         assert isinstance(node, ast.Call)
         func = node.func
         last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None

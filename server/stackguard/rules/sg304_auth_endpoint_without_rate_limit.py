@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,8 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+[a-z]+|\d+", text)]
 
 
+# Handler names and paths repeat across a project's modules: judged once each.
+@lru_cache(maxsize=4096)
 def auth_kind(text: str | None, *, name: bool = False) -> str | None:
     """The kind of authentication endpoint a path (or, with ``name``, a
     handler or view name) stands for."""

@@ -122,6 +122,8 @@ CACHE_DECORATORS = frozenset(
         "async_lru.alru_cache",
     }
 )
+# Packages every cache decorator above is imported from.
+_CACHE_PACKAGES = tuple(sorted({q.split(".", 1)[0] for q in CACHE_DECORATORS}))
 # Arguments whose value depends on who is asking.
 REQUEST_PARAMS = frozenset(
     {
@@ -156,10 +158,20 @@ class InMemoryState(Rule):
         self.import_time: set[str] | None = None
         self.facts: dict[int, _FunctionFacts] = {}
         self.reported: set[tuple[int, str]] = set()
+        # What needs visiting: functions only when a cache decorator can
+        # resolve (through a functools/cachetools import), writes only when
+        # the module has containers. The engine dispatches just those types.
+        self.cache_imported = any(q.startswith(_CACHE_PACKAGES) for q in self.ctx.imports.names.values())
+        wanted: tuple[type[ast.AST], ...] = ()
+        if self.cache_imported:
+            wanted += (ast.FunctionDef, ast.AsyncFunctionDef)
+        if self.containers:
+            wanted += (ast.Subscript, ast.Call, ast.Global)
+        self.node_types = wanted  # type: ignore[assignment,misc]
 
     def visit(self, node: ast.AST) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.decorator_list:
+            if node.decorator_list and self.cache_imported:
                 self._check_cache_decorator(node)
             return
         containers = self.containers

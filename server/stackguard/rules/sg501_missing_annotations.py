@@ -104,6 +104,8 @@ class MissingAnnotations(Rule):
         name = node.name
         if name.startswith("_") and name != "__init__":
             return
+        if (node.returns is not None or name == "__init__") and _all_annotated(node.args):
+            return  # the common case: nothing can be missing, whatever the owner
         owner = self._owner(node)
         if owner is False:
             return
@@ -204,6 +206,19 @@ def _checked_params(node: FunctionNode, *, method: bool) -> list[tuple[ast.arg, 
         pairs = pairs[1:]
     pairs += list(zip(args.kwonlyargs, args.kw_defaults))
     return pairs
+
+
+def _all_annotated(args: ast.arguments) -> bool:
+    for arg in args.posonlyargs:
+        if arg.annotation is None:
+            return False
+    for arg in args.args:
+        if arg.annotation is None:
+            return False
+    for arg in args.kwonlyargs:
+        if arg.annotation is None:
+            return False
+    return True
 
 
 def _is_static(node: FunctionNode) -> bool:

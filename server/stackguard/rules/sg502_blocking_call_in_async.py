@@ -173,6 +173,8 @@ _ALL_HANDLE_METHODS = frozenset().union(*HANDLE_METHODS.values())
 # Calls whose arguments run in a worker thread.
 OFFLOAD_CALLS = frozenset({"to_thread", "run_in_executor", "run_in_threadpool", "run_sync", "sync_to_async"})
 _LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in BLOCKING_CALLS)
+# One set test per call: the names a flagged call can end in.
+_CANDIDATE_NAMES = _LAST_NAMES | _ALL_HANDLE_METHODS
 
 ADVICE = {
     "http": "use an async HTTP client (httpx.AsyncClient, aiohttp) or `await asyncio.to_thread(...)`",
@@ -214,13 +216,17 @@ class BlockingCallInAsync(Rule):
 
     def begin(self) -> None:
         tree = self.ctx.tree
-        self.has_async = any(isinstance(stmt, ast.AsyncFunctionDef) for stmt in iter_statements(tree.body))
+        # No `async` keyword in the text, no `async def`: skip the statement walk.
+        self.has_async = "async" in self.ctx.source.text and any(
+            isinstance(stmt, ast.AsyncFunctionDef) for stmt in iter_statements(tree.body)
+        )
         self.module_handles: dict[str, str] = {}
         self.sync_session_aliases: set[str] = set()
         self.function_handles: dict[int, dict[str, str]] = {}
         self.async_http: str | None = None
         self.project_async_http: str | None = None  # computed on first use; "" = none
         if not self.has_async:
+            self.node_types = ()  # type: ignore[assignment,misc]  # the engine then dispatches nothing here
             return
         for stmt in tree.body:
             names, value = _binding(stmt)
@@ -248,7 +254,7 @@ class BlockingCallInAsync(Rule):
             last = func.id
         else:
             return
-        if last not in _LAST_NAMES and last not in _ALL_HANDLE_METHODS:
+        if last not in _CANDIDATE_NAMES:
             return
         if isinstance(getattr(node, "sg_parent", None), ast.Await):
             return
