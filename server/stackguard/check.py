@@ -17,14 +17,18 @@ What happens, in order:
    run. The index needs the whole root even when PATH names one file:
    cross-file rules (SG202 needs every model) must see the same project the
    editor sees.
-4. **Index, then rules**, each file parsed once. Phase one parses, classifies
-   and summarises every file whose summary is not cached; the parsed trees
+4. **Index, then rules**, each file parsed once (almost: see below). Phase
+   one parses, classifies and summarises every file whose summary is not
+   cached; the parsed trees
    stay in the process that parsed them. The workspace index is built from
    all summaries. Phase two runs the rules over every requested file whose
    findings are not cached, on the retained trees. Large trees are split
    between the CPUs: forked workers take files from a shared queue and each
    keeps its own trees for phase two, while the parent runs stack detection
-   (only the rules need the profile) and then builds the index.
+   (only the rules need the profile) and then builds the index. In phase
+   two a worker done with its own files takes over the others' unclaimed
+   ones, parsing those again: the rules cost a file something else than
+   parsing it did, and without this one CPU idles at the end of the run.
 5. **Cache** (``.stackguard_cache/`` in the root, git-ignored): summaries
    keyed by content and layer settings; findings keyed by content, settings,
    stack, enabled rules and a digest of the index facts other files
@@ -572,6 +576,7 @@ class Prepared:
     summary: Any  # ModuleSummary | None
     problem: ParseProblem | None
     notices: list[Notice]
+    retained: bool = False  # the preparing process kept the tree for phase two
 
 
 @dataclass(slots=True)
@@ -655,12 +660,13 @@ class FileWorker:
         if summary is not None:
             summary.layer = layer
         wanted = self.retain is None or task.key in self.retain
-        if wanted and self.retained_bytes + len(task.data or b"") <= RETAIN_BUDGET_BYTES:
+        retained = wanted and self.retained_bytes + len(task.data or b"") <= RETAIN_BUDGET_BYTES
+        if retained:
             self.sources[task.key] = (source, layer)
             self.retained_bytes += len(task.data or b"")
         else:
             self._dropped(task)
-        return Prepared(task.key, layer, summary, None, notices)
+        return Prepared(task.key, layer, summary, None, notices, retained)
 
     @staticmethod
     def _classify(ctx: RootContext, relative: str, tree: Any, has_routes: bool | None, notices: list[Notice]) -> str:
@@ -735,10 +741,36 @@ class TaskQueue:
             yield self.tasks[position]
 
 
-def _worker_main(conn: Any, contexts: Mapping[str, RootContext], queue: TaskQueue, retain: set[int]) -> None:
+class Claims:
+    """Phase two's files, each checked by exactly one process. A worker
+    first checks the files whose trees it kept, then helps with the rest
+    (parsing those again): the rules cost a file something else than
+    parsing it did, so shares split by phase one end at different times,
+    and without this one CPU would sit idle while the other finishes."""
+
+    def __init__(self, flags: Any, lock: Any) -> None:
+        self.flags = flags
+        self.lock = lock
+
+    @classmethod
+    def shared(cls, capacity: int, ctx: Any) -> Claims:
+        return cls(ctx.RawArray("b", max(capacity, 1)), ctx.Lock())
+
+    def claim(self, key: int) -> bool:
+        with self.lock:
+            if self.flags[key]:
+                return False
+            self.flags[key] = 1
+            return True
+
+
+def _worker_main(
+    conn: Any, contexts: Mapping[str, RootContext], queue: TaskQueue, retain: set[int], claims: Claims
+) -> None:
     """A worker process: phase one over what it takes from ``queue``, then
     phase two over what the parent sends back (with the indexes and
-    profiles), then exit."""
+    profiles): its own files, then whatever files no process has claimed
+    yet. Then exit."""
     gc.disable()  # its trees stay alive for phase two: collecting is wasted work
     try:
         worker = FileWorker(contexts, retain)
@@ -747,12 +779,13 @@ def _worker_main(conn: Any, contexts: Mapping[str, RootContext], queue: TaskQueu
         message = conn.recv()
         if message is _PHASE_DONE:
             return
-        shared, check_tasks = message
+        shared_blob, own, others = message
+        shared = pickle.loads(shared_blob)
         for root, (index, profile) in shared.items():
             worker.contexts[root].index = index
             worker.contexts[root].profile = profile
         parsed_before = worker.parsed
-        checked = [worker.check(task, layer) for task, layer in check_tasks]
+        checked = [worker.check(task, layer) for task, layer in (*own, *others) if claims.claim(task.key)]
         conn.send((checked, worker.parsed - parsed_before))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
@@ -778,11 +811,12 @@ class Workers:
     coordinates (and detects the stack meanwhile): it never holds trees, so
     it exits without a long collection of them."""
 
-    def __init__(self, contexts: Mapping[str, RootContext]) -> None:
+    def __init__(self, contexts: Mapping[str, RootContext], capacity: int = 0) -> None:
         self.contexts = contexts
+        self.capacity = capacity  # task keys are below this
         # Works when there is no worker, and redoes what a dead worker lost.
         self.local = FileWorker(contexts)
-        # (process, connection, keys prepared there)
+        # (process, connection, keys whose trees it kept)
         self.children: list[tuple[Any, Any, set[int]]] = []
         self.child_parsed = 0
         self.count = 1
@@ -812,12 +846,15 @@ class Workers:
             ctx = _mp_context()
             try:
                 queue = TaskQueue.shared(tasks, ctx)
+                claims = Claims.shared(self.capacity, ctx)
             except (OSError, ImportError) as exc:  # no shared memory here: one process
                 log.debug("no shared task queue: %s", exc)
                 count = 1
             for _ in range(count if count > 1 else 0):
                 parent_end, child_end = ctx.Pipe()
-                process = ctx.Process(target=_worker_main, args=(child_end, self.contexts, queue, retain), daemon=True)
+                process = ctx.Process(
+                    target=_worker_main, args=(child_end, self.contexts, queue, retain, claims), daemon=True
+                )
                 try:
                     process.start()
                 except OSError as exc:  # cannot fork (limits): fewer workers
@@ -846,7 +883,7 @@ class Workers:
                 continue
             results.extend(prepared)
             self.child_parsed += parsed
-            self.children.append((process, conn, {p.key for p in prepared}))
+            self.children.append((process, conn, {p.key for p in prepared if p.retained}))
         if died:
             # What a dead worker had taken is lost: redo it here.
             done = {p.key for p in results}
@@ -869,45 +906,46 @@ class Workers:
             # Phase one ran here (or not at all): fork now for the rules.
             self.start([], set(), count)
             self.finish_phase_one()
-        # Slot 0 is this process: it works only when there is no worker.
-        slots = len(self.children) + 1
-        owners = {key: 0 for key in self.local.sources}
-        for position, (_, _, keys) in enumerate(self.children, start=1):
+        if not self.children:
+            return [self.local.check(task, layer) for task, layer in items]
+        owners: dict[int, int] = {}
+        for position, (_, _, keys) in enumerate(self.children):
             for key in keys:
                 owners.setdefault(key, position)
-        per_worker: list[list[tuple[FileTask, str]]] = [[] for _ in range(slots)]
-        loads = [0] * slots
-        open_slots = list(range(1, slots)) or [0]
-        unowned = []
+        own: list[list[tuple[FileTask, str]]] = [[] for _ in self.children]
+        unowned: list[tuple[FileTask, str]] = []
         for task, layer in items:
             owner = owners.get(task.key)
-            if owner is None:
-                unowned.append((task, layer))
-            else:
-                per_worker[owner].append((task, layer))
-                loads[owner] += self._size(task)
-        for task, layer in sorted(unowned, key=lambda item: -self._size(item[0])):
-            target = min(open_slots, key=lambda slot: loads[slot])
-            per_worker[target].append((task, layer))
-            loads[target] += self._size(task)
+            (own[owner] if owner is not None else unowned).append((task, layer))
+        unowned.sort(key=lambda item: -self._size(item[0]))
+        # Pickled once for every worker (the index is the bulk of it).
+        blob = pickle.dumps(dict(shared), protocol=pickle.HIGHEST_PROTOCOL)
         sent = []
-        for position, (process, conn, _) in enumerate(self.children, start=1):
+        for position, (process, conn, _) in enumerate(self.children):
+            # Its own files (their bytes stay home: it has the trees), the
+            # files nobody kept, then the others' files from their far end,
+            # where their owners get last.
+            mine = [(dataclasses.replace(task, data=None), layer) for task, layer in own[position]]
+            theirs = [item for other, items_of in enumerate(own) if other != position for item in reversed(items_of)]
             try:
-                conn.send((dict(shared), per_worker[position]))
-                sent.append((process, conn, per_worker[position]))
+                conn.send((blob, mine, [*unowned, *theirs]))
+                sent.append((process, conn))
             except (OSError, EOFError, pickle.PicklingError, RecursionError):
                 self._reap(process, conn)
-                per_worker[0].extend(per_worker[position])
         self.children = []
-        results = [self.local.check(task, layer) for task, layer in per_worker[0]]
-        for process, conn, assigned in sent:
+        results: list[Checked] = []
+        for process, conn in sent:
             try:
                 checked, parsed = conn.recv()
                 results.extend(checked)
                 self.child_parsed += parsed
             except (EOFError, OSError):
-                results.extend(self.local.check(task, layer) for task, layer in assigned)
+                pass
             self._reap(process, conn)
+        # What a dead worker had claimed (or a worker that could not be
+        # reached) is done here.
+        done = {checked.key for checked in results}
+        results.extend(self.local.check(task, layer) for task, layer in items if task.key not in done)
         return results
 
     def close(self) -> None:
@@ -1251,7 +1289,7 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
 
     to_prepare = [task for task in tasks if task.key not in summaries]
     stats.summary_misses = len(to_prepare)
-    workers = Workers(contexts)
+    workers = Workers(contexts, capacity=len(tasks))
     try:
         if to_prepare:
             workers.start(to_prepare, targets, _worker_count(options, to_prepare))

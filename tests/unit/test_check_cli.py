@@ -394,8 +394,11 @@ def test_workers_give_the_same_findings_as_one_process(tmp_path):
     key = lambda f: (f.relative, f.line, f.column, f.code, f.message)
     assert sorted(map(key, double.findings)) == sorted(map(key, single.findings))
     assert len(single.findings) == 62
-    # Each file is parsed once: the workers keep their trees for the rules.
-    assert double.stats.parsed == single.stats.parsed == double.stats.indexed
+    # Each file is parsed once in one process. Workers keep their trees for
+    # the rules; only the files one takes over from a busier one are parsed
+    # again (a few at the end of the run).
+    assert single.stats.parsed == double.stats.indexed
+    assert double.stats.indexed <= double.stats.parsed < 1.5 * double.stats.indexed
 
 
 def test_workers_are_not_forked_from_a_threaded_process(tmp_path):
