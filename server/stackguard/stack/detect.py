@@ -84,7 +84,9 @@ MANIFEST_GLOBS: tuple[str, ...] = (
     "**/stack/stack.yaml",
     "**/.agents/skills/oma-backend/stack/stack.yaml",
 )
-_MANIFEST_PATTERNS = tuple(glob_to_regex(glob) for glob in MANIFEST_GLOBS)
+# One alternation instead of a loop over ~40 patterns: is_manifest runs for
+# every file of the tree on every detection.
+_MANIFEST_PATTERN = re.compile("|".join(f"(?:{glob_to_regex(glob).pattern})" for glob in MANIFEST_GLOBS))
 
 # Folder name -> layer. Only folders holding source files count.
 LAYER_DIRS = {
@@ -179,7 +181,7 @@ def is_manifest(path: Path | str, root: Path | str | None = None) -> bool:
     if any(skipped(part) for part in folders):
         return False
     posix = pure.as_posix()
-    return any(pattern.fullmatch(posix) for pattern in _MANIFEST_PATTERNS)
+    return _MANIFEST_PATTERN.fullmatch(posix) is not None
 
 
 def _never_a_workspace(name: str) -> bool:
