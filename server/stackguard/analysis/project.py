@@ -23,7 +23,7 @@ from ..stack.model import StackProfile
 from .engine import CarryOver, Engine, StatementFindings, is_excluded
 from .incremental import global_declarations, skeleton, splice_tree, split_lines
 from .index import WorkspaceIndex
-from .semantics import ImportMap
+from .semantics import ImportMap, find_route_handlers
 from .source import ParseProblem, SourceFile, load_source, parse_source
 from .summary import ModuleSummary
 
@@ -183,12 +183,29 @@ class ProjectAnalyzer:
             tuple(sorted(imports.names.items())),
             tuple(sorted(imports.session_aliases)),
             tuple(sorted(imports.router_objects.items())),
+            self._handler_shape(source, imports),
             global_declarations(source.text),
+            # SG301's fix data says whether the project has one (a stat).
+            (self.root / ".env.example").is_file(),
             id(self.index),
             self.index.generation,
             id(self.profile),
             id(self.engine),
         )
+
+    @staticmethod
+    def _handler_shape(source: SourceFile, imports: ImportMap) -> tuple[object, ...]:
+        """The module's route handlers as the router rules see them: a
+        handler can be declared from another function's body (a Starlette
+        ``Route(path, endpoint)`` list built in a factory)."""
+        from ..rules._layering import extra_route_handlers
+
+        assert source.tree is not None
+        handlers = [
+            *find_route_handlers(source.tree, imports, source.relative),
+            *extra_route_handlers(source.tree, imports),
+        ]
+        return tuple(sorted((h.node.name, h.framework, h.methods, h.path or "", h.owner or "") for h in handlers))
 
     def close_document(self, path: str) -> None:
         """The editor closed it: drop what was kept for incremental analysis."""

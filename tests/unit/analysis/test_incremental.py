@@ -295,3 +295,31 @@ def test_carry_over_skips_walking_unchanged_statements(tmp_path: Path) -> None:
     assert second.mode == "carried"
     assert calls == [41]  # only f10, where it now is
     assert [f.line for f in second.findings or []][10:12] == [41, 46]  # f11 moved a line down
+
+
+def test_a_handler_declared_from_another_functions_body_is_context(tmp_path: Path) -> None:
+    """Starlette routes listed inside a factory function make `list_items`
+    a route handler: editing only the factory's body changes what SG101
+    says about `list_items`, so carried findings must not survive it."""
+    root = tmp_path / "p"
+    (root / "app" / "routers").mkdir(parents=True)
+    path = root / "app" / "routers" / "items.py"
+    text = (
+        "from starlette.routing import Route\n"
+        "from sqlalchemy import text\n\n\n"
+        "async def list_items(request):\n"
+        "    rows = await request.state.db.execute(text('SELECT id FROM items'))\n"
+        "    return rows\n\n\n"
+        "def routes():\n"
+        "    return [Route('/items', list_items)]\n"
+    )
+    path.write_text(text)
+    analyzer = ProjectAnalyzer(root, None, Settings())
+    analyzer.build_index()
+    first = analyzer.analyze(str(path), text)
+    assert [f.code for f in first.findings or []].count("SG101") == 1
+    edited = text.replace("Route('/items', list_items)", "Route('/items', other_view)")
+    incremental = analyzer.analyze(str(path), edited)
+    full = analyzer.analyze(str(path), edited, incremental=False)
+    assert "SG101" not in [f.code for f in full.findings or []]
+    assert incremental.findings == full.findings
