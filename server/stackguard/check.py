@@ -567,6 +567,15 @@ class FileTask:
     digest: str
     # A problem met while reading (too large, unreadable); no parse then.
     problem: ParseProblem | None = None
+    # Not read yet: whichever process parses it reads it (and hashes it).
+    # A run with no cache to look things up in does not read every file in
+    # the parent before the workers can start.
+    unread: bool = False
+    size: int = 0  # bytes, known before reading
+
+
+def task_size(task: FileTask) -> int:
+    return len(task.data) if task.data else task.size
 
 
 @dataclass(slots=True)
@@ -577,6 +586,7 @@ class Prepared:
     problem: ParseProblem | None
     notices: list[Notice]
     retained: bool = False  # the preparing process kept the tree for phase two
+    digest: str = ""  # of an unread task, once read
 
 
 @dataclass(slots=True)
@@ -631,6 +641,13 @@ class FileWorker:
             gc.collect()
 
     def parse(self, task: FileTask) -> SourceFile:
+        if task.unread:
+            # This process's copy of the task: phase two and the parent's
+            # digest (from Prepared) see what was read here.
+            max_bytes = self.contexts[task.root].settings.diagnostics.max_file_bytes
+            task.data, task.problem = _read(task.path, max_bytes)
+            task.digest = _digest(task.data, task.problem)
+            task.unread = False
         if task.problem is not None or task.data is None:
             return SourceFile(task.path, task.relative, "", None, task.problem)
         text, problem = decode_source(task.data)
@@ -645,7 +662,7 @@ class FileWorker:
         notices: list[Notice] = []
         if source.tree is None:
             layer = self._classify(ctx, task.relative, None, None, notices)
-            return Prepared(task.key, layer, None, source.parse_problem, notices)
+            return Prepared(task.key, layer, None, source.parse_problem, notices, digest=task.digest)
         summary = None
         try:
             from stackguard.analysis.summary import summarize
@@ -666,7 +683,7 @@ class FileWorker:
             self.retained_bytes += len(task.data or b"")
         else:
             self._dropped(task)
-        return Prepared(task.key, layer, summary, None, notices, retained)
+        return Prepared(task.key, layer, summary, None, notices, retained, task.digest)
 
     @staticmethod
     def _classify(ctx: RootContext, relative: str, tree: Any, has_routes: bool | None, notices: list[Notice]) -> str:
@@ -718,7 +735,7 @@ class TaskQueue:
     themselves whatever each file costs."""
 
     def __init__(self, tasks: Sequence[FileTask], counter: Any = None, lock: Any = None) -> None:
-        self.tasks = sorted(tasks, key=lambda t: -(len(t.data) if t.data else 0))
+        self.tasks = sorted(tasks, key=lambda t: -task_size(t))
         self.counter = counter
         self.lock = lock
         self._next = 0  # without a shared counter (one process)
@@ -829,7 +846,7 @@ class Workers:
 
     @staticmethod
     def _size(task: FileTask) -> int:
-        return len(task.data) if task.data else 0
+        return task_size(task)
 
     def start(self, tasks: Sequence[FileTask], retain: set[int], count: int) -> None:
         """Start phase one: fork the workers (they begin at once), or with
@@ -1057,6 +1074,11 @@ class CheckCache:
         self.data = RootCache(fingerprint)
         self.dirty = False
 
+    def is_empty(self) -> bool:
+        """Nothing cached for this root (a first run, or a new stackguard)."""
+        data = self.data
+        return not data.summaries and not data.findings and data.profile is None
+
     def load(self, notices: list[Notice]) -> None:
         if not self.enabled:
             return
@@ -1161,6 +1183,18 @@ def _read(path: str, max_bytes: int) -> tuple[bytes | None, ParseProblem | None]
         return None, ParseProblem(f"cannot read: {exc.strerror or exc}", 1, 0, "unreadable")
 
 
+def _digest(data: bytes | None, problem: ParseProblem | None) -> str:
+    """What the cache keys a file's entries by: its bytes, or the reason
+    there are none."""
+    return _hash(data) if data is not None else _hash(problem.message if problem else "")
+
+
+def _cache_profile(options: CheckOptions, cache: CheckCache, key: str, root: Root) -> None:
+    if options.use_cache and (cache.data.profile or ("", None))[0] != key:
+        cache.data.profile = (key, root.profile)
+        cache.dirty = True
+
+
 def _worker_count(options: CheckOptions, tasks: Sequence[FileTask]) -> int:
     if options.jobs is not None:
         return max(1, min(options.jobs, len(tasks)))
@@ -1170,7 +1204,7 @@ def _worker_count(options: CheckOptions, tasks: Sequence[FileTask]) -> int:
         cpus = os.cpu_count() or 1
     if cpus <= 1:
         return 1
-    work_bytes = sum(len(task.data) for task in tasks if task.data)
+    work_bytes = sum(task_size(task) for task in tasks)
     if work_bytes < PARALLEL_MIN_BYTES or len(tasks) < PARALLEL_MIN_FILES:
         return 1
     # At least ~200 KB of source per process, or forking costs more than it saves.
@@ -1250,6 +1284,7 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
     profile_keys: dict[str, str] = {}
     summaries: dict[int, SummaryEntry] = {}
     enabled_rules: dict[str, type[Rule]] = {}
+    unread_roots: set[str] = set()
     roots = [root for root in plan.roots.values() if root.files]
     for root in roots:
         settings = root.settings
@@ -1261,11 +1296,22 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         caches[root.path] = cache
         lkey = layer_keys[root.path] = layer_key(settings, root.alembic_dirs)
         max_bytes = settings.diagnostics.max_file_bytes
+        if not options.use_cache or cache.is_empty():
+            # Nothing to look up by content: the workers read the files.
+            unread_roots.add(root.path)
+            for relative in sorted(root.files):
+                path = root.files[relative]
+                try:
+                    size = os.stat(path).st_size
+                except OSError:
+                    size = 0
+                tasks.append(FileTask(len(tasks), root.path, relative, path, None, "", None, True, size))
+            continue
         digests = []
         for relative in sorted(root.files):
             path = root.files[relative]
             data, problem = _read(path, max_bytes)
-            digest = _hash(data) if data is not None else _hash(problem.message if problem else "")
+            digest = _digest(data, problem)
             digests.append(f"{relative}:{digest}")
             task = FileTask(len(tasks), root.path, relative, path, data, digest, problem)
             tasks.append(task)
@@ -1300,9 +1346,8 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         stats.timings["detect"] = time.perf_counter() - detect_started
         for root in roots:
             assert root.profile is not None
-            if options.use_cache and (caches[root.path].data.profile or ("", None))[0] != profile_keys[root.path]:
-                caches[root.path].data.profile = (profile_keys[root.path], root.profile)
-                caches[root.path].dirty = True
+            if root.path not in unread_roots:
+                _cache_profile(options, caches[root.path], profile_keys.get(root.path, ""), root)
             # A broken pyproject.toml is already a settings notice.
             reported = {notice.path for notice in notices if notice.kind == "settings"}
             for problem in root.profile.problems:
@@ -1311,11 +1356,19 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         prepared_files = workers.finish_phase_one() if to_prepare else []
         for prepared in prepared_files:
             task = tasks[prepared.key]
+            if task.unread:
+                task.digest = prepared.digest
             entry = SummaryEntry(task.digest, layer_keys[task.root], prepared.layer, prepared.summary, prepared.problem)
             summaries[task.key] = entry
             notices.extend(prepared.notices)
             caches[task.root].data.summaries[task.relative] = entry
             caches[task.root].dirty = True
+        for root in roots:
+            if root.path in unread_roots and options.use_cache:
+                digests = [f"{t.relative}:{t.digest}" for t in tasks if t.root == root.path]
+                manifests = [f"{rel}:{size}:{mtime}" for rel, size, mtime in sorted(root.manifests)]
+                profile_keys[root.path] = _hash(*manifests, "--", *digests)
+                _cache_profile(options, caches[root.path], profile_keys[root.path], root)
         stats.timings["summaries"] = time.perf_counter() - mark
         mark = time.perf_counter()
         shared: dict[str, tuple[Any, StackProfile]] = {}
