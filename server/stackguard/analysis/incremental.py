@@ -73,28 +73,36 @@ def statement_spans(tree: ast.Module) -> tuple[list[int], list[int]]:
 # Moving line numbers
 
 
-_POSITIONED: dict[type, bool] = {}
+# Node type -> (has a position, fields that may hold child nodes).
+_SHAPES: dict[type, tuple[bool, tuple[str, ...]]] = {}
 
 
 def shift_lines(roots: list[ast.stmt], offset: int) -> None:
-    """Add ``offset`` to the line numbers of every node under ``roots``."""
+    """Add ``offset`` to the line numbers of every node under ``roots``.
+    (Enter in the middle of a file moves half its nodes: one dict lookup per
+    node, no function calls.)"""
     if not offset:
         return
     AST = ast.AST
+    shapes = _SHAPES
     stack: list[ast.AST] = list(roots)
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()
         kind = type(node)
-        positioned = _POSITIONED.get(kind)
-        if positioned is None:
-            positioned = _POSITIONED[kind] = "lineno" in getattr(kind, "_attributes", ())
+        shape = shapes.get(kind)
+        if shape is None:
+            shape = shapes[kind] = ("lineno" in getattr(kind, "_attributes", ()), child_fields(kind))
+        positioned, fields = shape
         if positioned:
             node.lineno += offset  # type: ignore[attr-defined]
-            if node.end_lineno is not None:  # type: ignore[attr-defined]
-                node.end_lineno += offset  # type: ignore[attr-defined]
-        for name in child_fields(kind):
+            end = node.end_lineno  # type: ignore[attr-defined]
+            if end is not None:
+                node.end_lineno = end + offset  # type: ignore[attr-defined]
+        for name in fields:
             value = getattr(node, name, None)
+            if value is None:
+                continue
             if type(value) is list:
                 for item in value:
                     if isinstance(item, AST):
@@ -270,22 +278,25 @@ def carry_finding(finding: Finding, splice: Splice) -> Finding | None:
 
 
 def skeleton(tree: ast.Module, lines: list[str]) -> str:
-    """The module without its function bodies: imports, module-level
-    statements, class bodies, decorators and signatures. Line-free, so
-    inserting a line inside a function leaves it unchanged."""
+    """The module without its functions' signatures and bodies: imports,
+    module-level statements, class bodies, decorators, and each function's
+    kind and name. Line-free, so inserting a line inside a function leaves
+    it unchanged.
+
+    A function's parameters and body are the function's own business: the
+    rules read them when they judge that function (which was re-parsed, so
+    is checked again). What other statements' findings depend on is here,
+    or in the summary, the imports and the route handlers that
+    ``ProjectAnalyzer`` puts next to it in the context."""
     parts: list[str] = []
 
     def text(first: int, last: int) -> None:
         parts.append("".join(lines[first - 1 : last]))
 
     def function_header(func: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        first = statement_start(func)
-        body_first = func.body[0].lineno if func.body else func.end_lineno or func.lineno
-        if body_first > func.lineno:
-            # `def f(...) -> T:` and its decorators, without the body.
-            text(first, body_first - 1)
-        else:  # `def f(): return 1` on one line: all of it
-            text(first, func.end_lineno or func.lineno)
+        if func.decorator_list:
+            text(statement_start(func), func.lineno - 1)
+        parts.append(f"{type(func).__name__} {func.name}\n")
 
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
