@@ -25,6 +25,7 @@ from stackguard import __version__
 
 from .capabilities import ClientSupport
 from .diagnostics_store import DiagnosticsStore
+from .serialization import stackguard_converter
 from .workspace_state import FolderState, WorkspaceState, path_to_uri, settings_from_initialization_options, uri_to_path
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class Feature:
 
 class StackguardServer(LanguageServer):
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("converter_factory", stackguard_converter)
         super().__init__(
             name="stackguard",
             version=__version__,
