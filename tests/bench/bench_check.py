@@ -2,7 +2,7 @@
 
 Run as a script (pytest does not collect tests/bench):
 
-    python tests/bench/bench_check.py [--files 1000] [--keep DIR] [--repeat 3]
+    python tests/bench/bench_check.py [--files 1000] [--keep DIR] [--repeat 5]
 
 It generates a synthetic FastAPI + SQLAlchemy workspace (about 100k lines
 over about 1,000 files: models, schemas, repositories, services, routers,
@@ -786,7 +786,7 @@ def ensure_bytecode() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000, help="about how many files to generate (default 1000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is reported")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it (for profiling)")
     args = parser.parse_args(argv)
 
@@ -800,11 +800,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"workspace: {workdir} ({len(paths)} files, {lines} lines)")
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; bytecode of {ensure_bytecode()} compiled beforehand")
 
-        parse_runs = [time_parse(paths) for _ in range(args.repeat)]
+        # Interleaved, so a machine that speeds up or slows down during the
+        # run (shared CPUs, frequency scaling) moves both sides alike.
+        parse_runs, cold_runs = [], []
+        for _ in range(args.repeat):
+            parse_runs.append(time_parse(paths))
+            cold_runs.append(time_check(workdir, "--no-cache"))
         parse_s = statistics.median(wall for wall, _ in parse_runs)
         parse_cpu = statistics.median(cpu for _, cpu in parse_runs)
-
-        cold_runs = [time_check(workdir, "--no-cache") for _ in range(args.repeat)]
         cold_s = statistics.median(wall for wall, _, _ in cold_runs)
         cold_cpu = statistics.median(cpu for _, cpu, _ in cold_runs)
         findings = cold_runs[0][2].stdout.count('"code":')
