@@ -13,6 +13,13 @@ SINGLETON_FIELDS = frozenset({"ctx", "op", "ops"})
 CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+# Node types that never have child nodes (their fields hold strings, numbers
+# or lists of strings).
+LEAF_TYPES = frozenset(
+    {ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal}
+)
+
+
 def child_fields(node_type: type) -> tuple[str, ...]:
     """The fields of ``node_type`` that may hold child nodes."""
     fields = CHILD_FIELDS.get(node_type)
