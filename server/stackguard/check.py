@@ -792,15 +792,37 @@ def _worker_main(
     try:
         worker = FileWorker(contexts, retain)
         prepared = [worker.prepare(task) for task in queue]
-        conn.send((prepared, worker.parsed))
+        # Bytes, so the parent can forward them to the other workers as
+        # they are (it unpickles its own copy).
+        conn.send_bytes(pickle.dumps((prepared, worker.parsed), protocol=pickle.HIGHEST_PROTOCOL))
         message = conn.recv()
         if message is _PHASE_DONE:
             return
-        shared_blob, own, others = message
-        shared = pickle.loads(shared_blob)
-        for root, (index, profile) in shared.items():
-            worker.contexts[root].index = index
-            worker.contexts[root].profile = profile
+        profiles_blob, other_results, extra_blob, own, others = message
+        # Every worker builds the index itself from all the summaries: its
+        # own, the other workers' (forwarded bytes) and those no worker made
+        # (cached, unreadable), as the parent built it.
+        by_key = {task.key: task for task in queue.tasks}
+        summaries: dict[str, dict[str, Any]] = {}
+        skipped: dict[str, dict[str, ParseProblem]] = {}
+
+        def add(root: str, relative: str, summary: Any, problem: ParseProblem | None) -> None:
+            if summary is not None:
+                summaries.setdefault(root, {})[relative] = summary
+            elif problem is not None:
+                skipped.setdefault(root, {})[relative] = problem
+
+        for blob in other_results:
+            prepared.extend(pickle.loads(blob)[0])
+        for item in prepared:
+            task = by_key[item.key]
+            add(task.root, task.relative, item.summary, item.problem)
+        for root, relative, summary, problem in pickle.loads(extra_blob):
+            add(root, relative, summary, problem)
+        for root, profile in pickle.loads(profiles_blob).items():
+            context = worker.contexts[root]
+            context.profile = profile
+            context.index = _build_index(context, summaries.get(root, {}), skipped.get(root, {}), [])
         parsed_before = worker.parsed
         checked = [worker.check(task, layer) for task, layer in (*own, *others) if claims.claim(task.key)]
         conn.send((checked, worker.parsed - parsed_before))
@@ -833,8 +855,9 @@ class Workers:
         self.capacity = capacity  # task keys are below this
         # Works when there is no worker, and redoes what a dead worker lost.
         self.local = FileWorker(contexts)
-        # (process, connection, keys whose trees it kept)
-        self.children: list[tuple[Any, Any, set[int]]] = []
+        # (process, connection, keys whose trees it kept, its phase-one
+        # results as sent, every key it prepared)
+        self.children: list[tuple[Any, Any, set[int], bytes, set[int]]] = []
         self.child_parsed = 0
         self.count = 1
         self._queue: TaskQueue | None = None
@@ -893,14 +916,15 @@ class Workers:
         died = False
         for process, conn in self._started:
             try:
-                prepared, parsed = conn.recv()
-            except (EOFError, OSError):
+                raw = conn.recv_bytes()
+                prepared, parsed = pickle.loads(raw)
+            except (EOFError, OSError, pickle.UnpicklingError):
                 self._reap(process, conn)
                 died = True
                 continue
             results.extend(prepared)
             self.child_parsed += parsed
-            self.children.append((process, conn, {p.key for p in prepared if p.retained}))
+            self.children.append((process, conn, {p.key for p in prepared if p.retained}, raw, {p.key for p in prepared}))
         if died:
             # What a dead worker had taken is lost: redo it here.
             done = {p.key for p in results}
@@ -914,8 +938,11 @@ class Workers:
         items: Sequence[tuple[FileTask, str]],
         shared: Mapping[str, tuple[Any, StackProfile]],
         count: int,
+        entries: Sequence[tuple[int, str, str, Any, ParseProblem | None]] = (),
     ) -> list[Checked]:
-        """Run the rules; ``shared`` is each root's (index, profile)."""
+        """Run the rules; ``shared`` is each root's (index, profile) and
+        ``entries`` every summary the indexes were built from, as (key,
+        root, relative, summary, problem): workers build their own copies."""
         for root, (index, profile) in shared.items():
             self.contexts[root].index = index
             self.contexts[root].profile = profile
@@ -926,7 +953,7 @@ class Workers:
         if not self.children:
             return [self.local.check(task, layer) for task, layer in items]
         owners: dict[int, int] = {}
-        for position, (_, _, keys) in enumerate(self.children):
+        for position, (_, _, keys, _, _) in enumerate(self.children):
             for key in keys:
                 owners.setdefault(key, position)
         own: list[list[tuple[FileTask, str]]] = [[] for _ in self.children]
@@ -935,17 +962,23 @@ class Workers:
             owner = owners.get(task.key)
             (own[owner] if owner is not None else unowned).append((task, layer))
         unowned.sort(key=lambda item: -self._size(item[0]))
-        # Pickled once for every worker (the index is the bulk of it).
-        blob = pickle.dumps(dict(shared), protocol=pickle.HIGHEST_PROTOCOL)
+        # The summaries go to each worker as the other workers sent them;
+        # only those no live worker made are pickled here.
+        forwarded = set().union(*(prepared for _, _, _, _, prepared in self.children))
+        extra_blob = pickle.dumps(
+            [entry[1:] for entry in entries if entry[0] not in forwarded], protocol=pickle.HIGHEST_PROTOCOL
+        )
+        profiles_blob = pickle.dumps({root: profile for root, (_, profile) in shared.items()})
         sent = []
-        for position, (process, conn, _) in enumerate(self.children):
+        for position, (process, conn, _, _, _) in enumerate(self.children):
             # Its own files (their bytes stay home: it has the trees), the
             # files nobody kept, then the others' files from their far end,
             # where their owners get last.
             mine = [(dataclasses.replace(task, data=None), layer) for task, layer in own[position]]
             theirs = [item for other, items_of in enumerate(own) if other != position for item in reversed(items_of)]
+            others_results = [child[3] for other, child in enumerate(self.children) if other != position]
             try:
-                conn.send((blob, mine, [*unowned, *theirs]))
+                conn.send((profiles_blob, others_results, extra_blob, mine, [*unowned, *theirs]))
                 sent.append((process, conn))
             except (OSError, EOFError, pickle.PicklingError, RecursionError):
                 self._reap(process, conn)
@@ -969,7 +1002,7 @@ class Workers:
         for process, conn in self._started:
             self._reap(process, conn)
         self._started = []
-        for process, conn, _ in self.children:
+        for process, conn, _, _, _ in self.children:
             try:
                 conn.send(_PHASE_DONE)
             except (OSError, EOFError):
@@ -1211,7 +1244,9 @@ def _worker_count(options: CheckOptions, tasks: Sequence[FileTask]) -> int:
     return max(1, min(cpus, len(tasks), work_bytes // 200_000 or 1))
 
 
-def _build_index(root: RootContext, entries: Mapping[str, SummaryEntry], notices: list[Notice]) -> Any:
+def _build_index(
+    root: RootContext, summaries: Mapping[str, Any], skipped: Mapping[str, ParseProblem], notices: list[Notice]
+) -> Any:
     """The root's ``WorkspaceIndex`` from summaries in hand (cached or just
     made), without parsing anything again."""
     try:
@@ -1219,8 +1254,6 @@ def _build_index(root: RootContext, entries: Mapping[str, SummaryEntry], notices
     except ImportError:
         return None
     try:
-        summaries = {rel: e.summary for rel, e in entries.items() if e.summary is not None}
-        skipped = {rel: e.problem for rel, e in entries.items() if e.summary is None and e.problem is not None}
         return WorkspaceIndex.from_summaries(Path(root.root), summaries, skipped, root.settings.layers, root.alembic_dirs)
     except Exception as exc:
         notices.append(Notice(root.root, f"cannot build the workspace index ({exc!r}); cross-file rules stay quiet", "index"))
@@ -1376,7 +1409,12 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         for root in roots:
             assert root.profile is not None
             root_entries = {tasks[k].relative: e for k, e in summaries.items() if tasks[k].root == root.path}
-            index = _build_index(contexts[root.path], root_entries, notices)
+            index = _build_index(
+                contexts[root.path],
+                {rel: e.summary for rel, e in root_entries.items() if e.summary is not None},
+                {rel: e.problem for rel, e in root_entries.items() if e.summary is None and e.problem is not None},
+                notices,
+            )
             shared[root.path] = (index, root.profile)
             # Here too (not only in the workers): --fix re-checks in this process.
             contexts[root.path].index = index
@@ -1414,7 +1452,8 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         mark = time.perf_counter()
         if to_check:
             count = workers.count if workers.children else _worker_count(options, [t for t, _ in to_check])
-            checked_files = workers.phase_two(to_check, shared, count)
+            entries = [(k, tasks[k].root, tasks[k].relative, e.summary, e.problem) for k, e in summaries.items()]
+            checked_files = workers.phase_two(to_check, shared, count, entries)
             stats.workers = max(stats.workers, count)
             for checked in checked_files:
                 task = tasks[checked.key]
