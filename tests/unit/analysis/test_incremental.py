@@ -15,6 +15,7 @@ import ast
 import random
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,10 @@ from stackguard.config import Settings
 from stackguard.rules import Finding, all_rules
 from stackguard.stack.model import Evidence, Fact, StackProfile
 
-FIXTURES = Path(__file__).resolve().parents[2] / "rules" / "fixtures"
-FRAMEWORK_CATEGORY = {"sqlalchemy": "orms", "sqlmodel": "orms", "flask-sqlalchemy": "orms", "peewee": "orms", "tortoise": "orms"}
+# The rule fixtures and how the snapshot test reads their headers.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "rules"))
+from test_rule_fixtures import CODES, FRAMEWORK_CATEGORY, fixture_files, header  # noqa: E402
+
 IDENTIFIER = re.compile(r"\b[a-z_][a-z0-9_]{2,}\b")
 
 
@@ -115,17 +118,7 @@ def edit_sequence(text: str, seed: int, count: int) -> list[str]:
 
 
 def fixture_sources() -> list[tuple[str, Path]]:
-    found = []
-    for code in sorted(p.stem if p.is_file() else p.name for p in FIXTURES.iterdir()):
-        single = FIXTURES / f"{code}.py"
-        paths = [single] if single.exists() else sorted((FIXTURES / code).rglob("*.py"))
-        found.extend((code, path) for path in paths)
-    return found
-
-
-def fixture_header(text: str, key: str) -> str | None:
-    match = re.search(rf"^#\s*fixture-{key}:\s*(.+)$", text, re.MULTILINE)
-    return match.group(1).strip() if match else None
+    return [(code, path) for code in CODES for path in fixture_files(code)]
 
 
 # ---------------------------------------------------------------------------
@@ -237,28 +230,23 @@ def test_carried_finding_moves_its_lines_everywhere_it_names_them() -> None:
 
 
 def fixture_workspace(tmp_path: Path, code: str) -> tuple[Path, StackProfile, list[tuple[Path, str]]]:
-    single = FIXTURES / f"{code}.py"
-    paths = [single] if single.exists() else sorted((FIXTURES / code).rglob("*.py"))
     root = tmp_path / code
     profile = StackProfile(root=str(root))
     placed = []
-    for path in paths:
+    for path in fixture_files(code):
         text = path.read_text(encoding="utf-8")
-        relative = fixture_header(text, "path") or path.name
+        relative = header(text, "path") or path.name
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         placed.append((target, text))
-        for name in (fixture_header(text, "stack") or "").split(","):
+        for name in (header(text, "stack") or "").split(","):
             if name.strip():
                 profile.add(FRAMEWORK_CATEGORY.get(name.strip(), "frameworks"), Fact(name.strip(), (Evidence("fixture"),)))
     return root, profile, placed
 
 
-FIXTURE_CODES = sorted({code for code, _ in fixture_sources()})
-
-
-@pytest.mark.parametrize("code", FIXTURE_CODES)
+@pytest.mark.parametrize("code", CODES)
 def test_incremental_findings_equal_full_findings(tmp_path: Path, code: str) -> None:
     root, profile, placed = fixture_workspace(tmp_path, code)
     analyzer = ProjectAnalyzer(root, profile, Settings())
