@@ -130,6 +130,17 @@ def dotted_name(expr: ast.AST) -> str | None:
     return None
 
 
+def callee_name(func: ast.AST) -> str | None:
+    """The last name of a call's callee: ``b`` for ``a.b(...)``, ``f`` for
+    ``f(...)``; None for anything else (``f()()``, ``x[0]()``)."""
+    kind = type(func)
+    if kind is ast.Attribute:
+        return func.attr  # type: ignore[attr-defined]
+    if kind is ast.Name:
+        return func.id  # type: ignore[attr-defined]
+    return None
+
+
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement, nested ones included, without visiting expressions."""
     return iter(statement_list(body))

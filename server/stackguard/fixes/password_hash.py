@@ -30,6 +30,7 @@ from typing import Any
 import libcst as cst
 
 from ..analysis.engine import module_name
+from ..analysis.semantics import callee_name
 from ..analysis.source import parse_source
 from ..rules.base import Finding
 from .edits import (
@@ -154,7 +155,7 @@ def _hasher_instance(tree: ast.Module) -> str | None:
             continue
         target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
         func = stmt.value.func
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        last = callee_name(func) or ""
         if isinstance(target, ast.Name) and last in _INSTANCE_FACTORIES:
             return target.id
     return None

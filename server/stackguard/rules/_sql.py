@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..analysis.nodes import child_nodes, statement_list
-from ..analysis.semantics import FunctionNode
+from ..analysis.semantics import FunctionNode, callee_name
 from ..analysis.source import SourceFile
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ class Scope:
         if not isinstance(value, ast.Call):
             return
         func = value.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        name = callee_name(func) or ""
         if _VALIDATOR_NAME.search(name):
             self.guarded.update(arg.id for arg in value.args if isinstance(arg, ast.Name))
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from ..analysis.semantics import callee_name
 from ._layering import keyword, positional, status_from_expr, status_of_class, string_literal
 from .base import Rule
 
@@ -166,8 +167,7 @@ class HttpErrorOutsideRouter(Rule):
         node_type = type(node)
         if node_type is ast.Call:
             func = node.func  # type: ignore[attr-defined]
-            func_type = type(func)
-            last = func.attr if func_type is ast.Attribute else func.id if func_type is ast.Name else None
+            last = callee_name(func)
             if last in _CALLED_NAMES:
                 self._call(node)  # type: ignore[arg-type]
         elif node_type is ast.Raise:
@@ -195,7 +195,7 @@ class HttpErrorOutsideRouter(Rule):
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        last = callee_name(func)
         if last is None:
             return
         if last in FLASK_SQLALCHEMY_404 and isinstance(func, ast.Attribute) and _is_flask_sqlalchemy_query(func.value):

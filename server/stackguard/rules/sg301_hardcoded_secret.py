@@ -80,7 +80,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..analysis.semantics import dotted_name
+from ..analysis.semantics import callee_name, dotted_name
 from . import _secrets
 from .base import Rule, Span
 
@@ -630,7 +630,7 @@ def _literal(value: ast.expr) -> tuple[ast.Constant, str] | None:
         return None
     if isinstance(value, ast.Call):
         func = value.func
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        last = callee_name(func)
         # A wrapper's name must end a plain dotted name (not `make().Field`).
         if last in SECRET_WRAPPERS and dotted_name(func) is not None:
             inner = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "default"), None)

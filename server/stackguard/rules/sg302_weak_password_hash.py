@@ -77,7 +77,7 @@ import ast
 import re
 from typing import Any
 
-from ..analysis.semantics import dotted_name, enclosing_function, iter_statements
+from ..analysis.semantics import callee_name, dotted_name, enclosing_function, iter_statements
 from .base import Rule
 
 FAST_HASHES = frozenset(
@@ -189,7 +189,7 @@ class WeakPasswordHash(Rule):
             return
         assert isinstance(node, ast.Call)
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        name = callee_name(func)
         # One set test rejects most calls.
         if name not in _CALL_NAMES and name not in self._hashlib_names:
             return

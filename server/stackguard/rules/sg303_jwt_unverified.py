@@ -63,7 +63,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..analysis.semantics import dotted_name, enclosing_function, iter_statements
+from ..analysis.semantics import callee_name, dotted_name, enclosing_function, iter_statements
 from .base import Rule
 
 PYJWT_DECODE = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jwt.PyJWT.decode", "jwt.decode_complete", "jwt.api_jws.decode"})
@@ -99,7 +99,7 @@ class JwtUnverified(Rule):
             return
         assert isinstance(node, ast.Call)
         func = node.func
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        last = callee_name(func)
         if last not in ("decode", "decode_complete", "verify", "encode", "sign", "JsonWebToken"):
             return
         qualified = self.ctx.imports.resolve(func) or ""

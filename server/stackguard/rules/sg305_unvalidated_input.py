@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from ..analysis.semantics import (
     FunctionNode,
     RouteHandler,
+    callee_name,
     dotted_name,
     enclosing_function,
     walk_function_body,
@@ -276,7 +277,7 @@ class UnvalidatedInput(Rule):
     def _call_use(self, call: ast.Call, webhook: bool, keyword: str | None = None) -> str:
         func = call.func
         callee = dotted_name(func) or ""
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        last = callee_name(func) or ""
         if last in VALIDATOR_METHODS:
             return "validated"
         if SIGNATURE_HINT.search(callee) or webhook:

@@ -81,7 +81,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from ..analysis.semantics import dotted_name, iter_statements
+from ..analysis.semantics import callee_name, dotted_name, iter_statements
 from ..config import LAYER_NAMES
 from .base import Rule
 
@@ -244,12 +244,7 @@ class HardcodedConfig(Rule):
             return
         assert isinstance(node, ast.Call)
         func = node.func
-        if isinstance(func, ast.Attribute):
-            last = func.attr
-        elif isinstance(func, ast.Name):
-            last = func.id
-        else:
-            return
+        last = callee_name(func)
         if last not in _CANDIDATE_NAMES:
             return  # one set test rejects most calls
         if last in _CONFIG_METHODS:

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import ast
 
-from ..analysis.semantics import FunctionNode, dotted_name, iter_statements
+from ..analysis.semantics import FunctionNode, callee_name, dotted_name, iter_statements
 from ..config import LAYER_NAMES
 from ._typing import bound_names, own_statements
 from .base import Rule
@@ -248,12 +248,7 @@ class BlockingCallInAsync(Rule):
             return
         assert isinstance(node, ast.Call)
         func = node.func
-        if isinstance(func, ast.Attribute):
-            last = func.attr
-        elif isinstance(func, ast.Name):
-            last = func.id
-        else:
-            return
+        last = callee_name(func)
         if last not in _CANDIDATE_NAMES:
             return
         if isinstance(getattr(node, "sg_parent", None), ast.Await):
@@ -506,6 +501,6 @@ def _binding(stmt: ast.AST) -> tuple[list[str], ast.expr | None]:
 
 def _is_offload(call: ast.Call) -> bool:
     func = call.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    name = callee_name(func)
     return name in OFFLOAD_CALLS
 
