@@ -1222,6 +1222,13 @@ def _digest(data: bytes | None, problem: ParseProblem | None) -> str:
     return _hash(data) if data is not None else _hash(problem.message if problem else "")
 
 
+def _profile_key(root: Root, digests: Sequence[str]) -> str:
+    """What a cached stack profile is valid for: the manifests as they are
+    on disk and every file's content (detection also scans the code)."""
+    manifests = [f"{rel}:{size}:{mtime}" for rel, size, mtime in sorted(root.manifests)]
+    return _hash(*manifests, "--", *digests)
+
+
 def _cache_profile(options: CheckOptions, cache: CheckCache, key: str, root: Root) -> None:
     if options.use_cache and (cache.data.profile or ("", None))[0] != key:
         cache.data.profile = (key, root.profile)
@@ -1355,8 +1362,7 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
                 summaries[task.key] = entry
                 stats.summary_hits += 1
         if options.use_cache:
-            manifests = [f"{rel}:{size}:{mtime}" for rel, size, mtime in sorted(root.manifests)]
-            profile_keys[root.path] = _hash(*manifests, "--", *digests)
+            profile_keys[root.path] = _profile_key(root, digests)
             cached = cache.data.profile
             if cached is not None and cached[0] == profile_keys[root.path]:
                 root.profile = cached[1]
@@ -1399,8 +1405,7 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
         for root in roots:
             if root.path in unread_roots and options.use_cache:
                 digests = [f"{t.relative}:{t.digest}" for t in tasks if t.root == root.path]
-                manifests = [f"{rel}:{size}:{mtime}" for rel, size, mtime in sorted(root.manifests)]
-                profile_keys[root.path] = _hash(*manifests, "--", *digests)
+                profile_keys[root.path] = _profile_key(root, digests)
                 _cache_profile(options, caches[root.path], profile_keys[root.path], root)
         stats.timings["summaries"] = time.perf_counter() - mark
         mark = time.perf_counter()
