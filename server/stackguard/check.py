@@ -258,18 +258,17 @@ def _stack_settings(root: str, notices: list[Notice]) -> tuple[dict[str, Any], s
     path, read the way detection reads them (settings are needed before
     detection runs; detection reports the file's problems)."""
     try:
-        from stackguard.stack.files import ProjectFiles
-        from stackguard.stack.model import StackProfile
-        from stackguard.stack.stackyaml import (
-            apply_stack_yaml,
-            find_stack_file,
-            load_stack_yaml,
-        )
+        from stackguard.stack.files import ProjectFiles, find_stack_file
 
-        files = ProjectFiles(root=Path(root))
-        relative = find_stack_file(files)
+        relative = find_stack_file(Path(root))
         if relative is None:
             return {}, ""
+        # Only now: the YAML parser and the schema cost a run without a
+        # stack.yaml ~15 ms before any worker starts.
+        from stackguard.stack.model import StackProfile
+        from stackguard.stack.stackyaml import apply_stack_yaml, load_stack_yaml
+
+        files = ProjectFiles(root=Path(root))
         path = os.path.join(root, relative)
         stack, _problems = load_stack_yaml(files, relative)
         if stack is None:
@@ -626,9 +625,14 @@ class FileWorker:
     """Parses, summarises and checks files, keeping the trees it parsed in
     phase one for phase two (as long as they fit in the budget)."""
 
-    def __init__(self, contexts: Mapping[str, RootContext], retain: set[int] | None = None) -> None:
+    def __init__(
+        self, contexts: Mapping[str, RootContext], retain: set[int] | None = None, *, exits_after: bool = False
+    ) -> None:
         self.contexts = contexts
         self.retain = retain
+        # A worker process: it exits right after phase two, so the trees it
+        # kept need not be unlinked for reference counting to free them.
+        self.exits_after = exits_after
         self.sources: dict[int, tuple[SourceFile, str]] = {}
         self.retained_bytes = 0
         self.dropped_bytes = 0
@@ -711,7 +715,15 @@ class FileWorker:
         notices: list[Notice] = []
         try:
             result = ctx.engine.check(
-                source, layer, profile=ctx.profile, index=ctx.index, module=module_name(task.relative)
+                source,
+                layer,
+                profile=ctx.profile,
+                index=ctx.index,
+                module=module_name(task.relative),
+                # A kept tree was alive since phase one: leaving its links
+                # costs no memory the process has not used already (a tree
+                # parsed again here is unlinked, or it would pile up).
+                keep_parent_links=self.exits_after and retained is not None,
             )
         except Exception as exc:  # the engine guards rules; this guards the engine
             notices.append(Notice(task.path, f"cannot check this file ({exc!r}); skipped", "rule"))
@@ -790,7 +802,7 @@ def _worker_main(
     yet. Then exit."""
     gc.disable()  # its trees stay alive for phase two: collecting is wasted work
     try:
-        worker = FileWorker(contexts, retain)
+        worker = FileWorker(contexts, retain, exits_after=True)
         prepared = [worker.prepare(task) for task in queue]
         # Bytes, so the parent can forward them to the other workers as
         # they are (it unpickles its own copy).

@@ -126,10 +126,13 @@ class Engine:
         module: str | None = None,
         imports: ImportMap | None = None,
         carry: CarryOver | None = None,
+        keep_parent_links: bool = False,
     ) -> CheckResult:
         """Run the enabled rules over ``source``. With ``carry``, statements
         the splice carried over keep their statement-scoped findings and only
-        the re-parsed ones are walked by those rules."""
+        the re-parsed ones are walked by those rules. ``keep_parent_links``
+        leaves the tree's ``sg_parent`` links in place (a cycle per node) for
+        a caller whose process ends before the tree would be freed."""
         if source.tree is None:
             return CheckResult(parse_problem=source.parse_problem)
         ctx = RuleContext(
@@ -223,8 +226,9 @@ class Engine:
             # the cyclic GC can free, in pauses of 100+ ms on a 2,000-line
             # file (the p95 of an editor keystroke). Unlinked, the tree is
             # freed by reference counting as soon as it is dropped.
-            for node in linked:
-                del node.sg_parent  # type: ignore[attr-defined]
+            if not keep_parent_links:
+                for node in linked:
+                    del node.sg_parent  # type: ignore[attr-defined]
         statement_codes = {rule.code for rule in active if rule.scope == "statement"}
         found = [f for f in ctx.findings if f.code not in failed]
         per_statement: list[list[Finding]] | None = [[] for _ in tree.body]
@@ -298,14 +302,16 @@ class Engine:
     ) -> None:
         # Hand-inlined child iteration and direct calls of bound visit
         # methods: this loop runs for every node on every keystroke. (A try
-        # block costs nothing on 3.11 until something raises.)
+        # block costs nothing on 3.11 until something raises.) The fields
+        # ``child_fields`` gives hold a node, None or a list of nodes (with
+        # None in Dict.keys), so values need no isinstance tests.
         fields_of = CHILD_FIELDS
-        AST = ast.AST
+        List = list
         # Leaves no rule visits (a Name, most Constants) are linked to their
         # parent but never pushed: about a third of all nodes.
         quiet = LEAF_TYPES.difference(dispatch)
         stack: list[ast.AST] = list(reversed(roots))
-        pop, push, link = stack.pop, stack.append, linked.append
+        pop, extend, link = stack.pop, stack.extend, linked.append
         if parent is not None:
             for root in roots:
                 root.sg_parent = parent  # type: ignore[attr-defined]
@@ -324,25 +330,27 @@ class Engine:
             if fields is None:
                 fields = child_fields(node_type)
             children: list[ast.AST] = []
+            add = children.append
             for name in fields:
                 value = getattr(node, name, None)
                 if value is None:
                     continue
-                if isinstance(value, list):
+                if type(value) is List:
                     for item in value:
-                        if isinstance(item, AST):
+                        if item is not None:
                             item.sg_parent = node  # type: ignore[attr-defined]
                             link(item)
                             if type(item) not in quiet:
-                                children.append(item)
-                elif isinstance(value, AST):
+                                add(item)
+                else:
                     value.sg_parent = node  # type: ignore[attr-defined]
                     link(value)
                     if type(value) not in quiet:
-                        children.append(value)
-            # Reversed so the stack pops children in source order.
-            for child in reversed(children):
-                push(child)
+                        add(value)
+            if children:
+                # Reversed so the stack pops children in source order.
+                children.reverse()
+                extend(children)
 
 
 def _concrete_types(node_type: type[ast.AST]) -> list[type[ast.AST]]:
