@@ -27,4 +27,15 @@ __all__ = [
     "MANIFEST_GLOBS",
 ]
 
-from .detect import MANIFEST_GLOBS, detect_root, detect_workspace, is_manifest  # noqa: E402
+_DETECTION = frozenset({"MANIFEST_GLOBS", "detect_root", "detect_workspace", "is_manifest"})
+
+
+def __getattr__(name: str) -> object:
+    # Detection (the per-language scanners, YAML) loads on first use:
+    # ``stackguard check`` imports this package for its data model and file
+    # helpers long before it detects anything, and its workers never do.
+    if name in _DETECTION:
+        from . import detect
+
+        return getattr(detect, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,9 +20,9 @@ from pathlib import Path, PurePath
 from ..globs import glob_to_regex
 from . import go, jvm, node, python, rust, services
 from .discovery import find_project_roots
-from .files import ProjectFiles, is_skipped_dir
+from .files import ProjectFiles, find_stack_file, is_skipped_dir
 from .model import Evidence, LayerPattern, Problem, StackProfile
-from .stackyaml import apply_stack_yaml, find_stack_file, load_stack_yaml
+from .stackyaml import apply_stack_yaml, load_stack_yaml
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def _isolated(
 
 
 def _apply_stack_file(files: ProjectFiles, profile: StackProfile) -> None:
-    relative = find_stack_file(files)
+    relative = find_stack_file(files.root)
     if relative is None:
         return
     stack, problems = load_stack_yaml(files, relative)

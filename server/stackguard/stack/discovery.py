@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from .files import is_skipped_dir
+from .files import STACK_FILES, is_skipped_dir
 
 # Base names that make their folder a project root on their own.
 ROOT_MANIFEST_NAMES = frozenset(
@@ -34,7 +34,6 @@ ROOT_MANIFEST_NAMES = frozenset(
 # requirements.txt, requirements-dev.txt, requirements_test.txt, requirements.in…
 REQUIREMENTS_FILE = re.compile(r"requirements(?:[-_.][\w.-]*)?\.(?:txt|in)")
 # A stack.yaml makes a root even without a manifest (a skill-configured repo).
-STACK_FILES = ("stack/stack.yaml", ".agents/skills/oma-backend/stack/stack.yaml")
 # Folders whose requirements file installs documentation tooling, not a project.
 DOCS_DIRS = frozenset({"docs", "doc"})
 

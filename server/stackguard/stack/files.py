@@ -17,6 +17,21 @@ from pathlib import Path
 from ..globs import glob_to_regex
 from .model import Evidence, Problem
 
+# Where a root's stack.yaml lives, the project's own first.
+STACK_FILES = ("stack/stack.yaml", ".agents/skills/oma-backend/stack/stack.yaml")
+
+
+def find_stack_file(root: Path) -> str | None:
+    """The root's stack.yaml (relative path), the project's own first."""
+    for relative in STACK_FILES:
+        try:
+            if (root / relative).is_file():
+                return relative
+        except OSError:
+            continue
+    return None
+
+
 # Folders that never hold a project's own manifests or code.
 SKIP_DIRS = frozenset(
     {

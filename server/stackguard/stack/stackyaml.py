@@ -23,7 +23,6 @@ from .model import Evidence, Fact, Problem, StackProfile, VerifyStep
 if TYPE_CHECKING:
     import jsonschema
 
-STACK_FILES = ("stack/stack.yaml", ".agents/skills/oma-backend/stack/stack.yaml")
 COMMAND_STEPS = ("syntax", "lint", "typecheck", "tests", "migrations")
 # stack.yaml key -> profile category it replaces.
 FACT_KEYS = (
@@ -70,17 +69,6 @@ class StackYaml:
             return Evidence(self.path, 1, "")
         line = key_node.start_mark.line + 1
         return Evidence(self.path, line, _line_text(key_node, line))
-
-
-def find_stack_file(files: ProjectFiles) -> str | None:
-    """The root's stack.yaml (relative path), the project's own first."""
-    for relative in STACK_FILES:
-        try:
-            if (files.root / relative).is_file():
-                return relative
-        except OSError:
-            continue
-    return None
 
 
 def load_stack_yaml(files: ProjectFiles, relative: str) -> tuple[StackYaml | None, list[Problem]]:
