@@ -190,6 +190,7 @@ class WorkspaceIndex:
         self._model_names: frozenset[str] | None = None
         self._reverse: dict[tuple[str, str], RelationshipInfo] | None = None
         self._routes: list[RouteInfo] | None = None
+        self._routes_by_relative: dict[str, list[RouteInfo]] | None = None
         # Bumped whenever a summary changes in anything but positions: an
         # open document's carried-over findings (analysis/incremental.py)
         # are only valid while the index they were computed with is.
@@ -362,6 +363,7 @@ class WorkspaceIndex:
         self._model_names = None
         self._reverse = None
         self._routes = None
+        self._routes_by_relative = None
 
     # ---- import graph ----------------------------------------------------
 
@@ -694,7 +696,14 @@ class WorkspaceIndex:
         return routes
 
     def routes_in(self, relative: str) -> list[RouteInfo]:
-        return [route for route in self.routes if route.relative == relative]
+        """The routes whose handlers live in ``relative`` (asked once per
+        router file per check: grouped once, not filtered each time)."""
+        if self._routes_by_relative is None:
+            grouped: dict[str, list[RouteInfo]] = {}
+            for route in self.routes:
+                grouped.setdefault(route.relative, []).append(route)
+            self._routes_by_relative = grouped
+        return list(self._routes_by_relative.get(relative, ()))
 
     def _mounted_paths(
         self,
