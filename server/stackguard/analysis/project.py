@@ -150,7 +150,7 @@ class ProjectAnalyzer:
         # Non-empty only when something other files can see changed
         # (models, layer, top-level names), not on every keystroke.
         affected = self.index.update(summary)
-        imports = ImportMap.from_tree(source.tree, summary.module)
+        imports = ImportMap.from_tree(source.tree, summary.module, source.text)
         context = self._context(source, summary, imports, lines)
         carry = None
         if (

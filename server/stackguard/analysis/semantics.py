@@ -146,6 +146,9 @@ def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     return iter(statement_list(body))
 
 
+_IMPORT_TYPES = (ast.Import, ast.ImportFrom)
+
+
 @dataclass
 class ImportMap:
     """Local name → fully qualified name, for every import in the module,
@@ -158,10 +161,18 @@ class ImportMap:
     router_objects: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_tree(cls, tree: ast.Module, module: str = "") -> ImportMap:
+    def from_tree(cls, tree: ast.Module, module: str = "", text: str | None = None) -> ImportMap:
+        """``text``, the module's source, lets a module whose only imports
+        are top-level skip the walk into every block for nested ones."""
         imports = cls(module=module)
         package = module.rsplit(".", 1)[0] if "." in module else ""
-        for stmt in statement_list(tree.body):
+        statements: list[ast.stmt] = tree.body
+        if text is None or text.count("import") != sum(type(stmt) in _IMPORT_TYPES for stmt in statements):
+            # Every import statement spells the keyword out (a backslash
+            # cannot split a token): more occurrences than top-level imports
+            # means one may be nested (or the word is in a string).
+            statements = statement_list(statements)
+        for stmt in statements:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     if alias.asname:

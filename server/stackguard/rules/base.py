@@ -116,7 +116,7 @@ class RuleContext:
 
     @cached_property
     def imports(self) -> ImportMap:
-        return ImportMap.from_tree(self.tree, self.module)
+        return ImportMap.from_tree(self.tree, self.module, self.source.text)
 
     @cached_property
     def route_handlers(self) -> list[RouteHandler]:

@@ -111,3 +111,4 @@ def test_statement_list_visits_nested_blocks_in_order() -> None:
     listed = statement_list(tree.body)
     assert sorted(map(id, listed)) == sorted(map(id, everything))
     assert [n.lineno for n in listed] == sorted(n.lineno for n in listed)
+
