@@ -78,8 +78,9 @@ where `await` would change what the expression is.
 from __future__ import annotations
 
 import ast
+import re
 
-from ..analysis.semantics import FunctionNode, callee_name, dotted_name, iter_statements
+from ..analysis.semantics import FunctionNode, callee_name, dotted_name
 from ..config import LAYER_NAMES
 from ._typing import bound_names, own_statements
 from .base import Rule
@@ -175,6 +176,9 @@ OFFLOAD_CALLS = frozenset({"to_thread", "run_in_executor", "run_in_threadpool", 
 _LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in BLOCKING_CALLS)
 # One set test per call: the names a flagged call can end in.
 _CANDIDATE_NAMES = _LAST_NAMES | _ALL_HANDLE_METHODS
+# `async def`, the two tokens apart by blanks or a backslash continuation
+# (nothing else can stand between them).
+_ASYNC_DEF = re.compile(r"\basync(?:[ \t\f]|\\\r?\n)+def\b")
 
 ADVICE = {
     "http": "use an async HTTP client (httpx.AsyncClient, aiohttp) or `await asyncio.to_thread(...)`",
@@ -216,10 +220,10 @@ class BlockingCallInAsync(Rule):
 
     def begin(self) -> None:
         tree = self.ctx.tree
-        # No `async` keyword in the text, no `async def`: skip the statement walk.
-        self.has_async = "async" in self.ctx.source.text and any(
-            isinstance(stmt, ast.AsyncFunctionDef) for stmt in iter_statements(tree.body)
-        )
+        # Without `async def` in the text there is no coroutine to block. (In
+        # a string it only costs the visits: a call outside any coroutine is
+        # never reported.)
+        self.has_async = "async" in self.ctx.source.text and _ASYNC_DEF.search(self.ctx.source.text) is not None
         self.module_handles: dict[str, str] = {}
         self.sync_session_aliases: set[str] = set()
         self.function_handles: dict[int, dict[str, str]] = {}
