@@ -796,10 +796,10 @@ class Claims:
 def _worker_main(
     conn: Any, contexts: Mapping[str, RootContext], queue: TaskQueue, retain: set[int], claims: Claims
 ) -> None:
-    """A worker process: phase one over what it takes from ``queue``, then
-    phase two over what the parent sends back (with the indexes and
-    profiles): its own files, then whatever files no process has claimed
-    yet. Then exit."""
+    """A worker process: phase one over what it takes from ``queue``; then
+    the profiles and every other summary, to build the index; then phase
+    two over the files the parent sends: its own, then whatever files no
+    process has claimed yet. Then exit."""
     gc.disable()  # its trees stay alive for phase two: collecting is wasted work
     try:
         worker = FileWorker(contexts, retain, exits_after=True)
@@ -810,10 +810,11 @@ def _worker_main(
         message = conn.recv()
         if message is _PHASE_DONE:
             return
-        profiles_blob, other_results, extra_blob, own, others = message
+        profiles_blob, other_results, extra_blob, own_first = message
         # Every worker builds the index itself from all the summaries: its
         # own, the other workers' (forwarded bytes) and those no worker made
-        # (cached, unreadable), as the parent built it.
+        # (cached, unreadable), as the parent built it. The parent meanwhile
+        # reads the same summaries and decides what is left to check.
         by_key = {task.key: task for task in queue.tasks}
         summaries: dict[str, dict[str, Any]] = {}
         skipped: dict[str, dict[str, ParseProblem]] = {}
@@ -836,7 +837,18 @@ def _worker_main(
             context.profile = profile
             context.index = _build_index(context, summaries.get(root, {}), skipped.get(root, {}), [])
         parsed_before = worker.parsed
-        checked = [worker.check(task, layer) for task, layer in (*own, *others) if claims.claim(task.key)]
+        checked: list[Checked] = []
+        if own_first:
+            # No findings can come from a cache: every tree this process kept
+            # is to be checked, so it starts without waiting for the list.
+            for key in list(worker.sources):
+                if claims.claim(key):
+                    checked.append(worker.check(by_key[key], worker.sources[key][1]))
+        message = conn.recv()
+        if message is _PHASE_DONE:
+            return
+        own, others = message
+        checked += [worker.check(task, layer) for task, layer in (*own, *others) if claims.claim(task.key)]
         conn.send((checked, worker.parsed - parsed_before))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
@@ -867,9 +879,8 @@ class Workers:
         self.capacity = capacity  # task keys are below this
         # Works when there is no worker, and redoes what a dead worker lost.
         self.local = FileWorker(contexts)
-        # (process, connection, keys whose trees it kept, its phase-one
-        # results as sent, every key it prepared)
-        self.children: list[tuple[Any, Any, set[int], bytes, set[int]]] = []
+        # (process, connection, keys whose trees it kept), for phase two
+        self.children: list[tuple[Any, Any, set[int]]] = []
         self.child_parsed = 0
         self.count = 1
         self._queue: TaskQueue | None = None
@@ -919,29 +930,63 @@ class Workers:
         self._queue = queue
         self.count = max(len(self._started), 1)
 
-    def finish_phase_one(self) -> list[Prepared]:
-        """Wait for phase one (doing it here when there is no worker)."""
+    def finish_phase_one(
+        self,
+        profiles: Mapping[str, StackProfile],
+        known: Sequence[tuple[int, str, str, Any, ParseProblem | None]] = (),
+        own_first: bool = False,
+    ) -> list[Prepared]:
+        """Wait for phase one (doing it here when there is no worker), then
+        start the workers on their indexes: each gets the ``profiles`` (per
+        root), the other workers' results as they sent them, and the
+        summaries no worker made: ``known`` (key, root, relative, summary,
+        problem), from the cache or unreadable, and what a dead worker's
+        share gave here. ``own_first``: every kept tree is to be checked (no
+        findings cache), so workers check theirs before phase two's list
+        arrives."""
         assert self._queue is not None
         results: list[Prepared] = []
         if not self._started:
             results = [self.local.prepare(task) for task in self._queue]
-        died = False
+        started = len(self._started)
+        received: list[tuple[Any, Any, bytes]] = []
         for process, conn in self._started:
             try:
-                raw = conn.recv_bytes()
-                prepared, parsed = pickle.loads(raw)
-            except (EOFError, OSError, pickle.UnpicklingError):
+                received.append((process, conn, conn.recv_bytes()))
+            except (EOFError, OSError):
                 self._reap(process, conn)
-                died = True
-                continue
-            results.extend(prepared)
-            self.child_parsed += parsed
-            self.children.append((process, conn, {p.key for p in prepared if p.retained}, raw, {p.key for p in prepared}))
-        if died:
-            # What a dead worker had taken is lost: redo it here.
-            done = {p.key for p in results}
-            results.extend(self.local.prepare(t) for t in self._queue.tasks if t.key not in done)
         self._started = []
+        redone: list[Prepared] = []
+        if len(received) < started:
+            # What a dead worker had taken is lost: redo it here. (Its share
+            # is known only from what the live ones did not do.)
+            done = {p.key for _, _, raw in received for p in pickle.loads(raw)[0]}
+            redone = [self.local.prepare(t) for t in self._queue.tasks if t.key not in done]
+        if received:
+            by_key = {task.key: task for task in self._queue.tasks}
+            extra = [entry[1:] for entry in known]
+            extra += [(by_key[p.key].root, by_key[p.key].relative, p.summary, p.problem) for p in redone]
+            extra_blob = pickle.dumps(extra, protocol=pickle.HIGHEST_PROTOCOL)
+            profiles_blob = pickle.dumps(dict(profiles), protocol=pickle.HIGHEST_PROTOCOL)
+            # Sent before this process reads the results itself: the workers
+            # build their indexes meanwhile.
+            live: list[tuple[Any, Any, bytes]] = []
+            for process, conn, raw in received:
+                others = [other for _, _, other in received if other is not raw]
+                try:
+                    conn.send((profiles_blob, others, extra_blob, own_first))
+                    live.append((process, conn, raw))
+                except (OSError, EOFError):
+                    # Gone after phase one: its results count, its trees are
+                    # lost (phase two parses those files again).
+                    self._reap(process, conn)
+            for process, conn, raw in received:
+                prepared, parsed = pickle.loads(raw)
+                results.extend(prepared)
+                self.child_parsed += parsed
+                if any(conn is other for _, other, _ in live):
+                    self.children.append((process, conn, {p.key for p in prepared if p.retained}))
+        results.extend(redone)
         self.count = max(len(self.children), 1)
         return results
 
@@ -954,18 +999,18 @@ class Workers:
     ) -> list[Checked]:
         """Run the rules; ``shared`` is each root's (index, profile) and
         ``entries`` every summary the indexes were built from, as (key,
-        root, relative, summary, problem): workers build their own copies."""
+        root, relative, summary, problem), for workers forked only now."""
         for root, (index, profile) in shared.items():
             self.contexts[root].index = index
             self.contexts[root].profile = profile
         if not self.children and count > 1:
             # Phase one ran here (or not at all): fork now for the rules.
             self.start([], set(), count)
-            self.finish_phase_one()
+            self.finish_phase_one({root: profile for root, (_, profile) in shared.items()}, entries)
         if not self.children:
             return [self.local.check(task, layer) for task, layer in items]
         owners: dict[int, int] = {}
-        for position, (_, _, keys, _, _) in enumerate(self.children):
+        for position, (_, _, keys) in enumerate(self.children):
             for key in keys:
                 owners.setdefault(key, position)
         own: list[list[tuple[FileTask, str]]] = [[] for _ in self.children]
@@ -974,23 +1019,15 @@ class Workers:
             owner = owners.get(task.key)
             (own[owner] if owner is not None else unowned).append((task, layer))
         unowned.sort(key=lambda item: -self._size(item[0]))
-        # The summaries go to each worker as the other workers sent them;
-        # only those no live worker made are pickled here.
-        forwarded = set().union(*(prepared for _, _, _, _, prepared in self.children))
-        extra_blob = pickle.dumps(
-            [entry[1:] for entry in entries if entry[0] not in forwarded], protocol=pickle.HIGHEST_PROTOCOL
-        )
-        profiles_blob = pickle.dumps({root: profile for root, (_, profile) in shared.items()})
         sent = []
-        for position, (process, conn, _, _, _) in enumerate(self.children):
+        for position, (process, conn, _) in enumerate(self.children):
             # Its own files (their bytes stay home: it has the trees), the
             # files nobody kept, then the others' files from their far end,
             # where their owners get last.
             mine = [(dataclasses.replace(task, data=None), layer) for task, layer in own[position]]
             theirs = [item for other, items_of in enumerate(own) if other != position for item in reversed(items_of)]
-            others_results = [child[3] for other, child in enumerate(self.children) if other != position]
             try:
-                conn.send((profiles_blob, others_results, extra_blob, mine, [*unowned, *theirs]))
+                conn.send((mine, [*unowned, *theirs]))
                 sent.append((process, conn))
             except (OSError, EOFError, pickle.PicklingError, RecursionError):
                 self._reap(process, conn)
@@ -1014,7 +1051,7 @@ class Workers:
         for process, conn in self._started:
             self._reap(process, conn)
         self._started = []
-        for process, conn, _, _, _ in self.children:
+        for process, conn, _ in self.children:
             try:
                 conn.send(_PHASE_DONE)
             except (OSError, EOFError):
@@ -1404,7 +1441,14 @@ def _check_plan(plan: Plan, options: CheckOptions, notices: list[Notice]) -> Che
             for problem in root.profile.problems:
                 if problem.severity in ("error", "warning") and problem.path not in reported:
                     notices.append(Notice(problem.path, problem.message, "detection"))
-        prepared_files = workers.finish_phase_one() if to_prepare else []
+        if to_prepare:
+            known = [(k, tasks[k].root, tasks[k].relative, e.summary, e.problem) for k, e in summaries.items()]
+            # Without cached findings (no cache, or an empty one) every file a
+            # worker kept a tree of is to be checked.
+            own_first = len(unread_roots) == len(roots)
+            prepared_files = workers.finish_phase_one({root.path: root.profile for root in roots}, known, own_first)
+        else:
+            prepared_files = []
         for prepared in prepared_files:
             task = tasks[prepared.key]
             if task.unread:

@@ -5,6 +5,7 @@ cannot be parsed, symlink loops, failing rules and workers."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import threading
@@ -430,6 +431,27 @@ def test_a_worker_that_dies_has_its_files_redone_here(tmp_path, monkeypatch):
     run = run_check(CheckOptions(paths=[str(root)], use_cache=False, jobs=2, cwd=str(root)))
     assert len(run.findings) == 22
     assert run.stats.indexed == 29
+
+
+def test_a_worker_that_dies_after_phase_one_has_its_files_checked_elsewhere(tmp_path, monkeypatch):
+    root = copies(tmp_path / "big", 10)
+    parent = os.getpid()
+    build_index = check_module._build_index
+    first = multiprocessing.get_context("fork").Lock()
+
+    def die_in_one_worker(*args, **kwargs):
+        # The first worker to build its index dies: its summaries reached
+        # the others, its kept trees are lost.
+        if os.getpid() != parent and first.acquire(block=False):
+            os._exit(3)
+        return build_index(*args, **kwargs)
+
+    monkeypatch.setattr(check_module, "_build_index", die_in_one_worker)
+    run = run_check(CheckOptions(paths=[str(root)], use_cache=False, jobs=2, cwd=str(root)))
+    assert len(run.findings) == 22
+    assert run.stats.indexed == 29
+    # The dead worker's files were parsed a second time, for the rules.
+    assert run.stats.parsed > run.stats.indexed
 
 
 # -- --fix -------------------------------------------------------------------------
