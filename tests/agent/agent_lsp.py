@@ -77,9 +77,12 @@ def make_agent_client() -> LanguageClient:
     client.stackguard_versions = {}  # type: ignore[attr-defined]
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _publish_diagnostics})
     client.applied_edits = []  # type: ignore[attr-defined]
+    client.reject_edits = False  # type: ignore[attr-defined]  # a user pressing "Cancel"
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        if client.reject_edits:  # type: ignore[attr-defined]
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the user declined")
         client.applied_edits.append(params)  # type: ignore[attr-defined]
         apply_to_disk(params.edit)
         return types.ApplyWorkspaceEditResult(applied=True)

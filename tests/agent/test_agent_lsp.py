@@ -357,15 +357,14 @@ async def test_retries_failures_and_the_key_never_crosses_the_wire(tmp_path: Pat
     assert fake.problems == []
 
 
-async def test_clients_without_file_creation_are_told_so(tmp_path: Path, fake: FakeAnthropic):
-    """Emacs advertises documentChanges but no resource operations: the
-    model is told it cannot create files, and a proposal that does anyway
-    goes back to it as a problem."""
+async def test_clients_without_file_creation_get_new_files_written_by_the_server(tmp_path: Path, fake: FakeAnthropic):
+    """Emacs advertises documentChanges but no resource operations. As with
+    the refactors, the server writes a new file itself and sends the rest
+    as an edit; an edit the editor rejects takes the new file back."""
     shop = copy_workspace("lsp_rules", tmp_path)
-    fake.add(
-        propose([{"path": "app/services/email.py", "new_text": "X = 1\n"}], "new file"),
-        propose([{"path": REPOSITORY, "old_text": SQL_OLD, "new_text": SQL_NEW}], "Bound the email."),
-    )
+    new_file = shop / "app/services/email.py"
+    change = [{"path": "app/services/email.py", "new_text": "X = 1\n"}, {"path": REPOSITORY, "old_text": SQL_OLD, "new_text": SQL_NEW}]
+    fake.add(propose(change, "Bound the email."), propose(change, "Bound the email."))
     async with agent_server(tmp_path, key=TEST_KEY, client_name="emacs", capabilities=client_capabilities("emacs")) as lsp:
         await lsp.initialize([shop], agent_settings(fake.base_url))
         path = shop / REPOSITORY
@@ -375,14 +374,25 @@ async def test_clients_without_file_creation_are_told_so(tmp_path: Path, fake: F
         # Without the diagnostic's data (some clients drop it) the finding is
         # found again by code and line.
         where = {"start": {"line": sql.range.start.line, "character": 0}, "end": {"line": sql.range.start.line, "character": 0}}
-        result = await lsp.command("stackguard.agent.run", {"action": "fixFinding", "uri": uri(path), "code": "SG201", "range": where})
-        assert result["status"] == "applied" and result["repairs"] == 1
-        assert result["target"]["code"] == "SG201"
-        [applied] = lsp.applied_edits
-        assert applied.edit.change_annotations is None
-        assert not any(isinstance(c, types.CreateFile) for c in applied.edit.document_changes or [])
-    first, second = fake.message_requests
-    assert "This editor cannot create files" in first["messages"][0]["content"][0]["text"]
+        argument = {"action": "fixFinding", "uri": uri(path), "code": "SG201", "range": where}
+
+        lsp.client.reject_edits = True  # type: ignore[attr-defined]
+        rejected = await lsp.command("stackguard.agent.run", argument)
+        assert rejected["status"] == "rejected" and rejected["applied"] is False
+        assert not new_file.exists(), "the new file stayed although the editor rejected the change"
+        assert SQL_OLD in path.read_text()
+
+        lsp.client.reject_edits = False  # type: ignore[attr-defined]
+        result = await lsp.command("stackguard.agent.run", argument)
+        assert result["status"] == "applied" and result["target"]["code"] == "SG201"
+        assert result["created"] == [uri(new_file)]
+        second = lsp.applied_edits[-1]
+        assert second.edit.change_annotations is None
+        assert not any(isinstance(c, types.CreateFile) for c in second.edit.document_changes or [])
+        assert [c.text_document.uri for c in second.edit.document_changes or []] == [uri(path)]
+        await wait_until(lambda: any("created email.py on disk" in m.message for m in lsp.client.messages), "showMessage")
+    assert new_file.read_text() == "X = 1\n"
+    assert SQL_NEW in path.read_text()
+    first = fake.message_requests[0]
+    assert "You may create new files" in first["messages"][0]["content"][0]["text"]
     assert "python · fastapi · sqlalchemy" in first["system"][1]["text"]
-    assert "this editor cannot create files" in second["messages"][-1]["content"][0]["content"]
-    assert SQL_NEW in (shop / REPOSITORY).read_text()

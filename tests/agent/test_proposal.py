@@ -94,11 +94,6 @@ def test_crlf_files_keep_their_line_breaks(shop: Path):
     assert proposal.changes[0].after == "def one() -> int:\r\n    return 2\r\n"
 
 
-def test_editors_that_cannot_create_files(shop: Path):
-    with pytest.raises(ProposalError, match="this editor cannot create files"):
-        parse_proposal(edits({"path": "app/services/users.py", "new_text": "x = 1\n"}), ToolBox(shop), can_create_files=False)
-
-
 def test_valid_fix_passes_validation(shop: Path, analyzer, sql_finding):
     proposal = parse_proposal(edits({"path": REPOSITORY, "old_text": SQL_OLD, "new_text": SQL_NEW}), ToolBox(shop))
     validation = ProposalValidator(analyzer, target=sql_finding).validate(proposal)

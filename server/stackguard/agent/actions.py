@@ -194,7 +194,6 @@ class ActionRunner:
         settings: AgentSettings,
         client: ModelClient,
         overlay: Mapping[str, str] | None = None,
-        can_create_files: bool = True,
         progress: ProgressFn | None = None,
     ) -> None:
         if request.action not in ACTIONS:
@@ -205,7 +204,6 @@ class ActionRunner:
         self.settings = settings
         self.client = client
         self.overlay = {**(overlay or {}), request.relative: request.text}
-        self.can_create_files = can_create_files
         self.progress = progress or (lambda message, percentage: None)
         self.loop: AgentLoop | None = None
         self.target: Finding | None = None
@@ -267,7 +265,6 @@ class ActionRunner:
             system=system,
             max_turns=self.settings.max_turns,
             token_budget=self.settings.max_tokens,
-            can_create_files=self.can_create_files,
             progress=self.progress,
         )
         try:
@@ -373,10 +370,7 @@ class ActionRunner:
         lines.append("\nConstraints:")
         lines.append("- Keep the observable behaviour: routes, status codes, response bodies and error messages stay the same.")
         lines.append("- Follow the project's existing structure and naming; read the files you change before proposing edits.")
-        if self.can_create_files:
-            lines.append("- You may create new files (give their whole content without old_text).")
-        else:
-            lines.append("- This editor cannot create files: put new code into existing files only.")
+        lines.append("- You may create new files (give their whole content without old_text).")
         lines.append("- Never silence stackguard with ignore comments.")
         lines.append("Finish with one propose_edits call containing the complete change.")
         return "\n".join(lines)

@@ -68,7 +68,6 @@ class AgentLoop:
         token_budget: int,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
         max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
-        can_create_files: bool = True,
         progress: ProgressFn | None = None,
         tools: Sequence[Mapping[str, Any]] = TOOL_SPECS,
     ) -> None:
@@ -80,7 +79,6 @@ class AgentLoop:
         self.token_budget = max(0, token_budget)
         self.max_repairs = max(0, max_repairs)
         self.max_output_tokens = max_output_tokens
-        self.can_create_files = can_create_files
         self.progress = progress or (lambda message, percentage: None)
         self.tools = list(tools)
         self.usage = TokenUsage()
@@ -182,7 +180,7 @@ class AgentLoop:
 
     def _check(self, arguments: object) -> tuple[list[str], Proposal | None, Validation | None]:
         try:
-            proposal = parse_proposal(arguments, self.toolbox, can_create_files=self.can_create_files)
+            proposal = parse_proposal(arguments, self.toolbox)
         except ProposalError as exc:
             return exc.problems, None, None
         validation = self.validator.validate(proposal)

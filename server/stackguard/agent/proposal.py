@@ -77,7 +77,7 @@ class _Working:
     text: str | None  # LF line breaks while edits apply
 
 
-def parse_proposal(arguments: object, toolbox: ToolBox, *, can_create_files: bool = True) -> Proposal:
+def parse_proposal(arguments: object, toolbox: ToolBox) -> Proposal:
     """The change ``arguments`` describes, or ProposalError listing every
     problem found."""
     if not isinstance(arguments, dict):
@@ -150,11 +150,6 @@ def parse_proposal(arguments: object, toolbox: ToolBox, *, can_create_files: boo
             continue
         after = working.text.replace("\n", working.eol) if working.eol != "\n" else working.text
         if after == working.original:
-            continue
-        if working.original is None and not can_create_files:
-            problems.append(
-                f"{relative}: this editor cannot create files; put the new code in existing files instead"
-            )
             continue
         changes.append(FileChange(relative, toolbox.root / relative, working.original, after))
     if len(changes) > MAX_FILES:

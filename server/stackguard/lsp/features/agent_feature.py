@@ -32,8 +32,10 @@ A validated change goes out as one ``workspace/applyEdit``: text edits
 annotated with a change annotation (``needsConfirmation: true``, label
 "stackguard agent: …") where the client supports change annotations, so VS
 Code opens its refactor preview, and ``CreateFile`` operations where it
-supports resource operations (a client that cannot create files is said so
-in the task, and a proposal creating one goes back to the model). The result is ``{status, applied, reason?,
+supports resource operations. A client that cannot create files through LSP
+gets new files written on disk by the server, as the refactors do
+(``lsp/new_files.py``), and removed again if it rejects the rest; they are
+listed in ``created``. The result is ``{status, applied, reason?, created?,
 summary?, files?, usage: {inputTokens, outputTokens, cacheReadInputTokens,
 cacheCreationInputTokens, totalTokens}, turns, repairs, action}`` with status
 one of applied, rejected, gave_up, error, cancelled, disabled, unsupported.
@@ -72,6 +74,7 @@ from ...analysis.project import ProjectAnalyzer
 from ...config import AgentSettings
 from ...fixes.edits import text_edits
 from ...rules import Finding
+from ..new_files import create_files, remove_files
 from ..server import CommandError, Feature, StackguardServer
 from ..workspace_state import path_to_uri, uri_to_path
 from .rules_feature import SOURCE, RulesFeature, expand_finding, to_client_range
@@ -350,8 +353,6 @@ class AgentFeature(Feature):
         overlay, versions = self._overlay(Path(root))
         if version is not None:
             versions[relative] = version
-        support = self.server.client_support
-        can_create = support.document_changes and support.resource_create
         title = ACTIONS[action].title
         progress = _Progress(self.server, lambda: cancel("progress"))
         await progress.begin(f"stackguard agent: {title}")
@@ -372,7 +373,6 @@ class AgentFeature(Feature):
             settings=settings,
             client=client,
             overlay=overlay,
-            can_create_files=can_create,
             progress=progress.report,
         )
         task = asyncio.ensure_future(runner.run())
@@ -408,27 +408,46 @@ class AgentFeature(Feature):
             self._tell(f"stackguard agent: {title}: {result.reason}", types.MessageType.Warning)
             return out
         progress.report("Sending the change to the editor for review", 99)
-        edit, problem = self._workspace_edit(result.proposal, title, versions)
-        if edit is None:
-            progress.end(problem or "Cannot apply")
+        edit, problem, new_files = self._workspace_edit(result.proposal, title, versions)
+        if problem is not None:
+            progress.end(problem)
             out.update(status="unsupported", reason=problem)
             self._tell(f"stackguard agent: {title}: {problem}", types.MessageType.Warning)
             return out
+        # New files this editor cannot create through LSP: written here,
+        # removed again if it rejects the rest (lsp/new_files.py).
+        created, problem = await asyncio.to_thread(create_files, new_files) if new_files else ([], None)
+        if problem is not None:
+            progress.end(problem)
+            out.update(status="error", reason=problem)
+            self._tell(f"stackguard agent: {title}: {problem}", types.MessageType.Warning)
+            return out
+        applied = types.ApplyWorkspaceEditResult(applied=True)
         try:
-            applied = await self.server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"stackguard agent: {title}")
-            )
+            if edit is not None:
+                applied = await self.server.workspace_apply_edit_async(
+                    types.ApplyWorkspaceEditParams(edit=edit, label=f"stackguard agent: {title}")
+                )
         except asyncio.CancelledError:
+            remove_files(created)
             progress.end("Cancelled")
             raise
         except Exception as exc:  # noqa: BLE001  # the client answered with an error
+            remove_files(created)
             progress.end("The editor did not apply the change")
             out.update(status="rejected", reason=redact(f"workspace/applyEdit failed: {exc}"))
             return out
         if applied.applied:
-            out.update(status="applied", applied=True)
+            out.update(status="applied", applied=True, created=[path_to_uri(path) for path in created])
             progress.end(f"Applied: {result.proposal.summary}")
+            if created:
+                names = ", ".join(Path(path).name for path in created)
+                self._tell(
+                    f"stackguard agent created {names} on disk (this editor cannot create files through LSP)",
+                    types.MessageType.Info,
+                )
         else:
+            remove_files(created)
             out.update(status="rejected", reason=applied.failure_reason or "the editor did not apply the change")
             progress.end("Not applied")
         self._log_usage(title, out["status"], out["usage"], result.turns)
@@ -483,8 +502,12 @@ class AgentFeature(Feature):
 
     def _workspace_edit(
         self, proposal: Proposal, title: str, versions: dict[str, int | None]
-    ) -> tuple[types.WorkspaceEdit | None, str | None]:
+    ) -> tuple[types.WorkspaceEdit | None, str | None, list[tuple[str, str]]]:
+        """The proposal as the edit this client can apply (None when nothing
+        is left for it), or why it cannot be sent; and the ``(path, text)``
+        of new files the client cannot create, for the server to write."""
         support = self.server.client_support
+        new_files: list[tuple[str, str]] = []
         codec = self.server.workspace.position_codec
         annotate = support.document_changes and support.change_annotations
         document_changes: list[Any] = []
@@ -493,10 +516,11 @@ class AgentFeature(Feature):
             uri = path_to_uri(change.path)
             document = self.server.workspace.text_documents.get(uri)
             if document is not None and document.version != versions.get(change.relative, document.version):
-                return None, f"{change.relative} changed while the agent was working; run the action again"
+                return None, f"{change.relative} changed while the agent was working; run the action again", []
             if change.created:
                 if not (support.document_changes and support.resource_create):
-                    return None, f"this editor cannot create files, and the change creates {change.relative}"
+                    new_files.append((str(change.path), change.after))
+                    continue
                 document_changes.append(
                     types.CreateFile(
                         uri=uri,
@@ -527,8 +551,10 @@ class AgentFeature(Feature):
                     edits=edits,
                 )
             )
+        if not document_changes:
+            return None, None, new_files
         if not support.document_changes:
-            return types.WorkspaceEdit(changes=changes), None
+            return types.WorkspaceEdit(changes=changes), None, new_files
         edit = types.WorkspaceEdit(document_changes=document_changes)
         if annotate:
             edit.change_annotations = {
@@ -538,7 +564,7 @@ class AgentFeature(Feature):
                     description=redact(proposal.summary) or None,
                 )
             }
-        return edit, None
+        return edit, None, new_files
 
     def _log_usage(self, title: str, status: str, usage: dict[str, int], turns: int) -> None:
         self.server.log(

@@ -22,14 +22,13 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from ...analysis.project import ProjectAnalyzer
-from ...fixes import FileEdit, Fix
+from ...fixes import Fix
 from ...refactor import ProjectView, RefactorRefusal
 from ...refactor.extract_service import KIND as EXTRACT_KIND
 from ...refactor.extract_service import (
@@ -48,6 +47,7 @@ from ...refactor.repository_method import (
     model_at,
     move_query_to_repository,
 )
+from ..new_files import create_files, remove_files
 from ..server import CommandError, Feature, StackguardServer
 from ..workspace_state import path_to_uri, uri_to_path
 from .rules_feature import RulesFeature, from_client_position
@@ -338,24 +338,22 @@ class RefactorFeature(Feature):
         created: list[str] = []
         if edit is None:
             remaining = tuple(file_edit for file_edit in fix.edits if not file_edit.create)
-            created, problem = await asyncio.to_thread(_create_files, [e for e in fix.edits if e.create])
+            new_files = [(e.path, e.new_text or "") for e in fix.edits if e.create]
+            created, problem = await asyncio.to_thread(create_files, new_files)
             if problem is not None:
                 return {"applied": False, "reason": problem}
             edit = rules.workspace_edit(Fix(fix.title, fix.code, remaining, fix.safe, fix.kind), texts)
             if edit is None:
-                self._remove(created)
+                remove_files(created)
                 return {"applied": False, "reason": "the client cannot apply this edit"}
         result = await self.server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
         if not result.applied:
-            self._remove(created)
+            remove_files(created)
             return {"applied": False, "reason": result.failure_reason or "the client did not apply the edit", "created": []}
         if created:
             names = ", ".join(os.path.basename(path) for path in created)
             self._show(f"stackguard created {names} on disk (this editor cannot create files through LSP)", types.MessageType.Info)
         return {"applied": True, "reason": None, "created": [path_to_uri(path) for path in created]}
-
-    def _remove(self, paths: list[str]) -> None:
-        _remove_files(paths)
 
     def _show(self, message: str, level: types.MessageType) -> None:
         self.server.log(message, level)
@@ -373,32 +371,6 @@ async def _off_loop(project: ProjectView, function: Callable[..., T], *args: Any
             return function(*args)
 
     return await asyncio.to_thread(locked)
-
-
-def _create_files(edits: list[FileEdit]) -> tuple[list[str], str | None]:
-    """Write new files for a client that cannot create them; all or none."""
-    created: list[str] = []
-    for file_edit in edits:
-        if os.path.exists(file_edit.path):
-            _remove_files(created)
-            return [], f"{file_edit.path} already exists"
-        try:
-            Path(file_edit.path).parent.mkdir(parents=True, exist_ok=True)
-            with open(file_edit.path, "x", encoding="utf-8") as handle:
-                handle.write(file_edit.new_text or "")
-        except OSError as exc:
-            _remove_files(created)
-            return [], f"cannot create {file_edit.path}: {exc.strerror}"
-        created.append(file_edit.path)
-    return created, None
-
-
-def _remove_files(paths: list[str]) -> None:
-    for path in reversed(paths):
-        try:
-            os.remove(path)
-        except OSError as exc:
-            log.warning("could not remove %s: %s", path, exc.strerror)
 
 
 def _range_json(client_range: types.Range) -> dict[str, Any]:
