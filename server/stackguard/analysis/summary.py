@@ -74,6 +74,8 @@ class ColumnInfo:
     server_default: str | None = None
     # Added by the ORM, not written in the class (Django's implicit ``id``).
     implicit: bool = False
+    # Django's ``max_length=`` as written (source text), when given.
+    max_length: str | None = None
 
 
 @dataclass
@@ -1901,6 +1903,7 @@ class _Summarizer:
                     default=_unparse(_kw(value, "default")),
                     line=stmt.lineno,
                     column_name=_str(_kw(value, "db_column")),
+                    max_length=_unparse(_kw(value, "max_length")),
                 )
 
     def _django_relation(self, info: _ClassInfo, name: str, call: ast.Call, kind: str, line: int) -> None:

@@ -56,7 +56,7 @@ class Change:
 
     ``kind``: missing_table | missing_column | extra_column | type_changed |
     nullable_changed | server_default_missing | missing_index | extra_index |
-    missing_unique | missing_foreign_key | unique_changed.
+    missing_unique | missing_foreign_key | unique_changed | max_length_changed.
     ``tool`` is ``alembic`` or ``django``; ``location`` the history's folder
     (Alembic, relative to the project root) or the app label (Django)."""
 
@@ -504,6 +504,19 @@ def _diff_django_fields(model: ModelInfo, current: DjangoModelState, common: dic
                     line=info.line,
                     column=name,
                     message=f"Field {where} has null={bool(info.nullable)} on the model but null={spec.null} in the migrations",
+                    **common,
+                )
+            )
+        wanted_length, have_length = info.max_length or "", spec.max_length or ""
+        if wanted_length.isdigit() and have_length.isdigit() and int(wanted_length) != int(have_length):
+            # Literal numbers only: makemigrations writes the number, and a
+            # model naming a constant (max_length=NAME_LENGTH) cannot be told.
+            changes.append(
+                Change(
+                    "max_length_changed",
+                    line=info.line,
+                    column=name,
+                    message=f"Field {where} has max_length={info.max_length} on the model but max_length={spec.max_length} in the migrations",
                     **common,
                 )
             )

@@ -13,7 +13,7 @@ Reported: a model whose table no migration creates, a column no migration
 adds, a column whose type or nullability differs, a server default or an
 `index=True`/`unique=True`/foreign key the migrations never created, a
 column the migrations still create but the model no longer declares, and
-Django fields whose class, `null` or `unique` differ.
+Django fields whose class, `null`, `unique` or literal `max_length` differ.
 
 ## Why is this bad?
 The code and the database disagree. The application runs against its test

@@ -20,6 +20,7 @@ from migration_apps import (
     index_of,
     manage,
 )
+from stackguard.migrations.diff import project_diff
 from stackguard.migrations.generate import (
     plan_alembic_migration,
     run_alembic_autogenerate,
@@ -116,6 +117,21 @@ def test_django_makemigrations_for_the_changed_app(tmp_path: Path):
     again = asyncio.run(run_makemigrations(app, ["catalog"], "again", interpreter=[sys.executable]))
     assert again.status == "no_changes"
     assert len(list((app / "catalog/migrations").glob("0*.py"))) == 3
+
+
+def test_django_max_length_change_is_found_and_migrated(tmp_path: Path):
+    # SG601 reads the change from the sources; Django's own autodetector
+    # agrees (it writes an AlterField), and afterwards the two are in sync.
+    app = copy_app("app_django_drf", tmp_path)
+    models = app / "catalog/models.py"
+    models.write_text(models.read_text().replace("title = models.CharField(max_length=200)", "title = models.CharField(max_length=300)"))
+    [change] = project_diff(index_of(app)).changes
+    assert (change.kind, change.model, change.column) == ("max_length_changed", "Book", "title")
+    assert change.message == "Field `Book.title` has max_length=300 on the model but max_length=200 in the migrations"
+    result = asyncio.run(run_makemigrations(app, ["catalog"], "longer titles", interpreter=[sys.executable]))
+    assert result.status == "created", result.message
+    assert result.operations == ["Alter field title on book"]
+    assert project_diff(index_of(app)).changes == []
 
 
 def test_django_failure_is_reported_not_raised(tmp_path: Path):
