@@ -103,6 +103,19 @@ class RelationshipInfo:
 
 
 @dataclass
+class TableConstraintInfo:
+    """An ``Index`` (``kind`` "index") or ``UniqueConstraint`` ("unique")
+    declared in a model's ``__table_args__``; ``columns`` are database
+    column names."""
+
+    kind: str
+    name: str | None
+    columns: tuple[str, ...]
+    unique: bool = False  # Index(..., unique=True)
+    line: int = 0
+
+
+@dataclass
 class ModelInfo:
     name: str
     module: str
@@ -115,6 +128,12 @@ class ModelInfo:
     relationships: dict[str, RelationshipInfo] = field(default_factory=dict)
     bases: tuple[str, ...] = ()
     app_label: str | None = None  # Django
+    # SQLAlchemy/SQLModel ``__table_args__`` indexes and unique constraints.
+    constraints: list[TableConstraintInfo] = field(default_factory=list)
+    # ``__table_args__`` holds something that cannot be read from the source
+    # (a functional index, a call that builds the tuple): the table's index
+    # set is not known completely.
+    opaque_table_args: bool = False
 
 
 @dataclass
@@ -1542,6 +1561,7 @@ class _Summarizer:
             if implicit_pk and not any(c.primary_key for c in columns.values()) and not self._has_concrete_parent(info):
                 columns = {"id": ColumnInfo("id", implicit_pk, False, primary_key=True, line=info.node.lineno, implicit=True), **columns}
             node = info.node
+            constraints, opaque = self._table_args(info, columns) if info.kind != "django" else ([], False)
             self.summary.models.append(
                 ModelInfo(
                     node.name,
@@ -1555,8 +1575,75 @@ class _Summarizer:
                     relationships,
                     tuple(info.bases),
                     info.app_label if info.kind == "django" else None,
+                    constraints,
+                    opaque,
                 )
             )
+
+    def _table_args(self, info: _ClassInfo, columns: dict[str, ColumnInfo], depth: int = 0) -> tuple[list[TableConstraintInfo], bool]:
+        """The indexes and unique constraints of ``__table_args__`` (the
+        class's own, else the first in-module base's that has one), and
+        whether it holds anything else that could not be read."""
+        value = self._class_constant(info.node, "__table_args__")
+        if value is None:
+            for base in info.bases:
+                parent = self.classes.get(base)
+                if parent is not None and depth < 20:
+                    found = self._table_args(parent, columns, depth + 1)
+                    if found[0] or found[1]:
+                        return found
+            return [], False
+        if isinstance(value, ast.Dict):
+            return [], False  # table options only (schema, comment…)
+        if not isinstance(value, ast.Tuple):
+            return [], True  # built by a call or a name: cannot be read
+        constraints: list[TableConstraintInfo] = []
+        opaque = False
+        for element in value.elts:
+            if isinstance(element, ast.Dict):
+                continue  # the trailing options
+            if not isinstance(element, ast.Call):
+                opaque = True
+                continue
+            kind = _last(self.qualify(element.func))
+            if kind in ("CheckConstraint", "PrimaryKeyConstraint", "ForeignKeyConstraint"):
+                continue  # not compared with the migrations
+            if kind == "Index":
+                # Index("ix_name", "col", …) or Index("col", …, name="ix_name")
+                named = _kw(element, "name")
+                name = _str(named if named is not None else _arg(element, 0))
+                targets = element.args if named is not None else element.args[1:]
+            elif kind == "UniqueConstraint":
+                name, targets = _str(_kw(element, "name")), element.args
+            else:
+                opaque = True
+                continue
+            names = [self._constraint_column(target, columns) for target in targets]
+            if not names or None in names:
+                opaque = True  # an expression index (func.lower(email)), or no columns
+                continue
+            constraints.append(
+                TableConstraintInfo(
+                    "index" if kind == "Index" else "unique",
+                    name,
+                    tuple(n for n in names if n is not None),
+                    unique=kind == "Index" and _bool(_kw(element, "unique")) is True,
+                    line=element.lineno,
+                )
+            )
+        return constraints, opaque
+
+    @staticmethod
+    def _constraint_column(target: ast.expr, columns: dict[str, ColumnInfo]) -> str | None:
+        """A column of an Index/UniqueConstraint: its name as a string, or the
+        class attribute holding it (``Index("ix", email)``)."""
+        text = _str(target)
+        if text is not None:
+            return text
+        if isinstance(target, ast.Name) and target.id in columns:
+            column = columns[target.id]
+            return column.column_name or column.name
+        return None
 
     def _has_concrete_parent(self, info: _ClassInfo) -> bool:
         return any(b in self.classes and self.classes[b].is_model for b in info.bases)

@@ -177,6 +177,11 @@ def alembic_model_table(model: ModelInfo, index: WorkspaceIndex) -> ModelTable |
             state.uniques.append(UniqueDef(None, (name,)))
         if fk:
             state.foreign_keys.append(ForeignKeyDef(None, (name,), fk[0], (fk[1],)))
+    for constraint in model.constraints:
+        if constraint.kind == "index":
+            state.indexes.append(IndexDef(constraint.name, constraint.columns, constraint.unique))
+        else:
+            state.uniques.append(UniqueDef(constraint.name, constraint.columns))
     state.primary_key = tuple(c.name for c in state.columns.values() if c.primary_key)
     complete = _plain_sqlalchemy_bases(model) and bool(state.primary_key)
     return ModelTable(model, state, lines, complete)
@@ -327,7 +332,10 @@ def diff_alembic_table(table: ModelTable, schema: HistorySchema, location: str) 
                     **common,
                 )
             )
-        wanted_index = table.state.has_index_on((column.name,))
+        # Declared by index=True or in __table_args__; the latter are
+        # compared in _diff_table_constraints, with their own message.
+        declared_index = table.state.has_index_on((column.name,))
+        wanted_index = declared_index if column.index else None
         have_index = current.has_index_on((column.name,))
         if wanted_index is not None and have_index is None and not column.primary_key:
             changes.append(
@@ -340,7 +348,12 @@ def diff_alembic_table(table: ModelTable, schema: HistorySchema, location: str) 
                     **common,
                 )
             )
-        elif wanted_index is None and have_index is not None and have_index.name == f"ix_{name}_{column.name}":
+        elif (
+            declared_index is None
+            and have_index is not None
+            and have_index.name == f"ix_{name}_{column.name}"
+            and not model.opaque_table_args  # it may declare the index
+        ):
             changes.append(
                 Change(
                     "extra_index",
@@ -374,6 +387,7 @@ def diff_alembic_table(table: ModelTable, schema: HistorySchema, location: str) 
                     **common,
                 )
             )
+    changes.extend(_diff_table_constraints(table, current, location, common))
     if table.complete:
         for column in current.columns.values():
             if column.name not in table.state.columns:
@@ -387,6 +401,45 @@ def diff_alembic_table(table: ModelTable, schema: HistorySchema, location: str) 
                         **common,
                     )
                 )
+    return changes
+
+
+def _diff_table_constraints(table: ModelTable, current: TableState, location: str, common: dict[str, Any]) -> list[Change]:
+    """``__table_args__`` indexes and unique constraints the migrations never
+    created."""
+    changes: list[Change] = []
+    model = table.model
+    name = model.table or ""
+    for constraint in model.constraints:
+        columns = ", ".join(constraint.columns)
+        if constraint.kind == "index":
+            [first, *rest] = constraint.columns
+            column = table.state.columns.get(first)
+            if not rest and column is not None and column.index:
+                continue  # the same index as the column's index=True: compared there
+            if current.has_index_on(constraint.columns) is not None:
+                continue
+            index = IndexDef(constraint.name or f"ix_{name}_{'_'.join(constraint.columns)}", constraint.columns, constraint.unique)
+            changes.append(
+                Change(
+                    "missing_index",
+                    line=constraint.line,
+                    message=f"`{model.name}` declares index `{index.name}` on `{name}` ({columns}) but no migration in {location} creates it",
+                    index=index,
+                    **common,
+                )
+            )
+        elif not current.is_unique_on(constraint.columns):
+            unique = UniqueDef(constraint.name or f"uq_{name}_{'_'.join(constraint.columns)}", constraint.columns)
+            changes.append(
+                Change(
+                    "missing_unique",
+                    line=constraint.line,
+                    message=f"`{model.name}` declares a unique constraint on `{name}` ({columns}) but no migration in {location} creates it",
+                    unique=unique,
+                    **common,
+                )
+            )
     return changes
 
 

@@ -377,7 +377,9 @@ class _Renderer:
         if state.primary_key:
             lines.append(f"sa.PrimaryKeyConstraint({', '.join(repr(c) for c in state.primary_key)}),")
         for unique in state.uniques:
-            lines.append(f"sa.UniqueConstraint({', '.join(repr(c) for c in unique.columns)}),")
+            # A named one (__table_args__) keeps its name, as autogenerate writes it.
+            name = f", name=op.f({unique.name!r})" if unique.name else ""
+            lines.append(f"sa.UniqueConstraint({', '.join(repr(c) for c in unique.columns)}{name}),")
         lines[-1] = lines[-1].rstrip(",")
         lines.append(")")
         return lines, [f"op.drop_table({state.name!r})"]
@@ -467,7 +469,10 @@ def render_changes(changes: list[Change], batch: bool) -> tuple[list[str], list[
         elif change.kind == "missing_unique" and change.unique is not None:
             name = change.unique.name or f"uq_{table}_{column}"
             ops.ops.append((renderer.create_unique(table, change.unique), renderer.drop_constraint(table, name, "unique")))
-            renderer.operations.append(f"make {table}.{column} unique")
+            if column:
+                renderer.operations.append(f"make {table}.{column} unique")
+            else:  # a unique constraint of __table_args__
+                renderer.operations.append(f"create unique constraint {name} on {table}")
         elif change.kind == "missing_foreign_key" and change.foreign_key is not None:
             name = change.foreign_key.name or f"fk_{table}_{column}"
             ops.ops.append((renderer.create_foreign_key(table, change.foreign_key), renderer.drop_constraint(table, name, "foreignkey")))

@@ -225,6 +225,12 @@ class TableState:
     def has_index_on(self, columns: tuple[str, ...]) -> IndexDef | None:
         return next((index for index in self.indexes if index.columns == columns), None)
 
+    def is_unique_on(self, columns: tuple[str, ...]) -> bool:
+        """A unique constraint or unique index on exactly these columns."""
+        if len(columns) == 1:
+            return self.is_unique(columns[0])
+        return any(u.columns == columns for u in self.uniques) or any(i.unique and i.columns == columns for i in self.indexes)
+
     def is_unique(self, column: str) -> bool:
         target = (column,)
         column_def = self.columns.get(column)

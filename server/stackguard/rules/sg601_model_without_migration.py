@@ -10,10 +10,11 @@ through branches and merges; for Django, from the operations of each app's
 migrations in dependency order. Nothing is run and no database is needed.
 
 Reported: a model whose table no migration creates, a column no migration
-adds, a column whose type or nullability differs, a server default or an
-`index=True`/`unique=True`/foreign key the migrations never created, a
-column the migrations still create but the model no longer declares, and
-Django fields whose class, `null`, `unique` or literal `max_length` differ.
+adds, a column whose type or nullability differs, a server default, an
+`index=True`/`unique=True`/foreign key or an `Index`/`UniqueConstraint` of
+`__table_args__` the migrations never created, a column the migrations
+still create but the model no longer declares, and Django fields whose
+class, `null`, `unique` or literal `max_length` differ.
 
 ## Why is this bad?
 The code and the database disagree. The application runs against its test
@@ -105,9 +106,13 @@ class ModelWithoutMigration(Rule):
         root = str(index.root) if index.root is not None else None
         statements = {stmt.lineno: stmt for stmt in node.body}
         for change in changes:
-            statement = statements.get(change.line) if change.column is not None else None
-            where: ast.AST | Span = statement if statement is not None and change.line != node.lineno else self._class_name(node)
-            self.report(where, change.message, data=change.data(root))
+            if change.line == node.lineno:
+                where: ast.AST | Span | None = None
+            elif change.column is not None:
+                where = statements.get(change.line)
+            else:  # an Index/UniqueConstraint of __table_args__
+                where = _call_at(node, change.line)
+            self.report(where or self._class_name(node), change.message, data=change.data(root))
 
     def _class_name(self, node: ast.ClassDef) -> Span:
         text = self.ctx.source.line_text(node.lineno)
@@ -115,3 +120,11 @@ class ModelWithoutMigration(Rule):
         if start < 0:
             return self.ctx.span_of(node)
         return Span(node.lineno, start, node.lineno, start + len(node.name))
+
+
+def _call_at(node: ast.ClassDef, line: int) -> ast.Call | None:
+    """The outermost call starting on ``line`` in the class body."""
+    for stmt in node.body:
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            return next((sub for sub in ast.walk(stmt) if isinstance(sub, ast.Call) and sub.lineno == line), None)
+    return None

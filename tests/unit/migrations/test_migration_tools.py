@@ -82,6 +82,38 @@ def test_removing_a_column_and_its_index_round_trips(tmp_path: Path):
     assert "passed" in app_tests(app)
 
 
+def test_table_args_constraints_are_found_generated_and_checked(tmp_path: Path):
+    # A composite index and a named unique constraint in __table_args__, and
+    # a new table with both: SG601 finds them, the static revision creates
+    # them, and alembic's own comparison (alembic check) agrees afterwards.
+    app = copy_app("app_fastapi_sqlalchemy", tmp_path)
+    models = app / "app/models.py"
+    text = models.read_text().replace("from sqlalchemy import DateTime, ForeignKey, String, Text, func", "from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func")
+    text = text.replace(
+        '    __tablename__ = "books"\n',
+        '    __tablename__ = "books"\n'
+        '    __table_args__ = (Index("ix_books_owner_pages", "owner_id", "pages"), UniqueConstraint("owner_id", "title", name="uq_books_owner_title"))\n',
+    )
+    text += (
+        "\n\nclass Loan(Base):\n"
+        '    __tablename__ = "loans"\n'
+        '    __table_args__ = (UniqueConstraint("book_id", "borrower", name="uq_loans_book_borrower"), Index("ix_loans_borrower", "borrower"))\n\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+        "    book_id: Mapped[int] = mapped_column()\n"
+        "    borrower: Mapped[str] = mapped_column(String(80))\n"
+    )
+    models.write_text(text)
+    found = {(c.kind, c.table) for c in project_diff(index_of(app)).changes}
+    assert found == {("missing_index", "books"), ("missing_unique", "books"), ("missing_table", "loans")}
+    path = generate_static(app, "book constraints")
+    revision = path.read_text()
+    assert "create_index(batch_op.f('ix_books_owner_pages'), ['owner_id', 'pages'], unique=False)" in revision
+    assert "create_unique_constraint(batch_op.f('uq_books_owner_title'), ['owner_id', 'title'])" in revision
+    assert "sa.UniqueConstraint('book_id', 'borrower', name=op.f('uq_loans_book_borrower'))" in revision
+    verify_alembic(app, tmp_path)
+    assert project_diff(index_of(app)).changes == []
+
+
 def test_alembic_autogenerate_against_a_scratch_database(tmp_path: Path):
     app = copy_app("app_fastapi_sqlalchemy", tmp_path)
     add_sqlalchemy_column(app)
