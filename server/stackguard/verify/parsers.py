@@ -11,6 +11,12 @@ its results machine-readable:
 - tsc: ``--pretty false``
 - eslint: ``-f json -o <tmp>``
 - go test: ``-json`` (go vet output is read as it is)
+- jest: ``--json --outputFile <tmp> --testLocationInResults``
+- vitest: ``--reporter=default --reporter=json --outputFile.json=<tmp>``
+- ``npm test`` (pnpm, yarn, bun): when the package's ``test`` script is one
+  plain ``jest`` or ``vitest`` command, the same flags after the script;
+  otherwise the output is read for jest's and vitest's failure blocks and
+  for TAP (node:test)
 
 The parsers are plain functions from text to ``Finding`` lists; they never
 raise on malformed input (a tool crashed half-way, an unexpected version):
@@ -150,12 +156,19 @@ class CommandPlan:
         return _dedupe(found)
 
 
-def plan_report(argv: Sequence[str], report_dir: Path, step_name: str = "") -> CommandPlan:
+def plan_report(argv: Sequence[str], report_dir: Path, step_name: str = "", root: Path | None = None) -> CommandPlan:
     """How to run ``argv`` so its results can be read; ``report_dir`` is a
-    private temporary folder for report files."""
+    private temporary folder for report files; ``root``, the folder the
+    command runs in (for a package's ``test`` script)."""
     argv = list(argv)
     tool, index = command_tool(argv)
     after = index + 1
+    if tool in _PACKAGE_MANAGERS and root is not None:
+        script_plan = _plan_test_script(argv, tool, after, root, report_dir)
+        if script_plan is not None:
+            return script_plan
+    if tool in ("jest", "vitest"):
+        return _plan_js_tests(argv, tool, after, report_dir)
     if tool == "ruff" and after < len(argv) and argv[after] == "check":
         return _plan_ruff(argv, after + 1, report_dir)
     if tool == "mypy":
@@ -184,9 +197,60 @@ def plan_report(argv: Sequence[str], report_dir: Path, step_name: str = "") -> C
     if tool == "go" and after < len(argv) and argv[after] == "test":
         planned = argv if _has_option(argv, "-json") else _insert(argv, after + 1, ["-json"])
         return CommandPlan(planned, "go test", None, [lambda s: parse_go_test_json(s.lines, s.root)])
-    # Unknown command (npm test, a script): node:test and other TAP
-    # producers still say where a test failed.
-    return CommandPlan(argv, tool, None, [lambda s: parse_tap(s.lines, s.root)])
+    # Unknown command (npm test, a script): jest, vitest and node:test (TAP)
+    # still say in their output where a test failed.
+    return CommandPlan(argv, tool, None, [lambda s: parse_tap(s.lines, s.root), lambda s: parse_js_test_text(s.lines, s.root)])
+
+
+_PACKAGE_MANAGERS = {"npm", "pnpm", "yarn", "bun"}
+# A script that is one command: no shell operators, no redirection.
+_SHELL_OPERATORS = re.compile(r"&&|\|\||[;|<>`$()]|&\s*$")
+
+
+def _plan_test_script(argv: list[str], manager: str, after: int, root: Path, report_dir: Path) -> CommandPlan | None:
+    """``npm test`` / ``npm run <script>`` (pnpm, yarn, ``bun run``) whose
+    script is one plain jest or vitest command: the report flags go after
+    the script's own arguments. None for anything else."""
+    rest = argv[after:]
+    explicit = rest[:1] in (["run"], ["run-script"])
+    if explicit:
+        rest = rest[1:]
+    if len(rest) != 1:
+        return None  # no script, or arguments of the user's own
+    name = "test" if rest[0] == "t" and not explicit else rest[0]
+    if manager in ("npm", "bun") and not explicit and name != "test":
+        return None  # `npm ci`, `bun install`: the manager's own commands
+    manifest = _load_json(_read(root / "package.json"))
+    scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+    script = scripts.get(name) if isinstance(scripts, dict) else None
+    if not isinstance(script, str) or _SHELL_OPERATORS.search(script):
+        return None
+    words = script.split()
+    runner = words[0] if words else ""
+    if runner not in ("jest", "vitest") or any(word.startswith(("--json", "--reporter", "--outputFile")) for word in words):
+        return None
+    flags, report = _js_report_flags(runner, report_dir)
+    # npm hands what follows `--` to the script; the others pass it as is.
+    planned = [*argv, "--", *flags] if manager == "npm" else [*argv, *flags]
+    return CommandPlan(planned, runner, report, [lambda s: parse_jest_json(_read(s.report_path), s.root, runner)])
+
+
+def _js_report_flags(runner: str, report_dir: Path) -> tuple[list[str], Path]:
+    report = report_dir / f"{runner}.json"
+    if runner == "jest":
+        # Human output stays on stderr; the JSON goes to the file.
+        return ["--json", f"--outputFile={report}", "--testLocationInResults"], report
+    # Two reporters: the usual one for the Output panel, JSON for us.
+    return ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"], report
+
+
+def _plan_js_tests(argv: list[str], runner: str, after: int, report_dir: Path) -> CommandPlan:
+    if _has_option(argv, "--json", "--reporter", "--outputFile") or any(a.startswith("--outputFile.") for a in argv):
+        # The command chose its own report: read what it prints.
+        return CommandPlan(argv, runner, None, [lambda s: parse_js_test_text(s.lines, s.root)])
+    flags, report = _js_report_flags(runner, report_dir)
+    # vitest takes options after its subcommand (`vitest run --…`) as well.
+    return CommandPlan([*argv, *flags], runner, report, [lambda s: parse_jest_json(_read(s.report_path), s.root, runner)])
 
 
 def _plan_ruff(argv: list[str], position: int, report_dir: Path) -> CommandPlan:
@@ -757,3 +821,127 @@ def _tap_error(block: Sequence[str]) -> str:
             return " ".join(parts)[:500] or "failed"
         return value.strip("'\"")[:500] or "failed"
     return "failed"
+
+
+# -- jest / vitest -------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A stack frame: "at fn (/abs/or/rel/path.js:9:23)" or "at /path.js:9:23".
+_JS_FRAME = re.compile(r"\bat (?:.*?\()?(?:file://)?(?P<path>[^\s()]+?):(?P<line>\d+):(?P<col>\d+)\)?\s*$")
+
+
+def _js_frame(text: str, root: Path, test_file: str | None = None) -> tuple[str, int, int] | None:
+    """The first stack frame in the project's own code (not node_modules),
+    preferring the test file itself."""
+    first = None
+    for line in text.splitlines():
+        match = _JS_FRAME.search(_ANSI.sub("", line).strip())
+        if match is None or "node_modules" in match["path"] or match["path"].startswith("node:"):
+            continue
+        path = _absolute(match["path"], root)
+        if not path.startswith(str(root)):
+            continue
+        frame = (path, int(match["line"]), int(match["col"]))
+        if test_file is None or path == test_file:
+            return frame
+        first = first or frame
+    return first
+
+
+def _first_line(message: str) -> str:
+    """The error's first line (not jest's "● name" header), with jest's
+    ``Expected:``/``Received:`` lines when it has them (its first line
+    only names the matcher)."""
+    lines = [line.strip() for line in _ANSI.sub("", message).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("● ")), "failed")
+    values = [line for line in lines if line.startswith(("Expected:", "Received:"))][:2]
+    if values and not first.startswith(("AssertionError", "Error: expected")):
+        first = f"{first} ({'; '.join(values)})"
+    return first[:500]
+
+
+def parse_jest_json(text: str, root: Path, tool: str = "jest") -> list[Finding]:
+    """jest's ``--json`` report, which vitest's json reporter also writes:
+    each failed test on its failing assertion (the first stack frame in the
+    test file), else on the test's ``location``; a test file that failed to
+    load on its error's frame, else on its first line."""
+    data = _load_json(text)
+    if not isinstance(data, dict):
+        return []
+    findings = []
+    for suite in data.get("testResults") or []:
+        if not isinstance(suite, dict):
+            continue
+        test_file = _absolute(str(suite.get("name") or ""), root)
+        failed = False
+        for test in suite.get("assertionResults") or []:
+            if not isinstance(test, dict) or test.get("status") != "failed":
+                continue
+            failed = True
+            messages = "\n".join(str(m) for m in test.get("failureMessages") or [])
+            frame = _js_frame(messages, root, test_file)
+            location = test.get("location") if isinstance(test.get("location"), dict) else {}
+            path, line, column = frame or (test_file, _int(location.get("line"), 1), _int(location.get("column")))
+            name = str(test.get("fullName") or test.get("title") or "a test")
+            findings.append(Finding(path, line, f"{name} failed: {_first_line(messages)}", tool, column=column, severity="error"))
+        message = str(suite.get("message") or suite.get("failureMessage") or "")
+        if not failed and suite.get("status") == "failed" and message.strip():
+            frame = _js_frame(message, root, test_file)
+            path, line, column = frame or (test_file, 1, 0)
+            findings.append(Finding(path, line, f"test file failed to run: {_first_line(message)}", tool, column=column, severity="error"))
+    return findings
+
+
+_JEST_HEADER = re.compile(r"^\s*● (?P<name>.+?)\s*$")
+_JEST_END = re.compile(r"^\s*(?:Test Suites:|Tests:|(?:FAIL|PASS) \S)")
+# jest names the file on a line of its own ("FAIL src/a.test.js"); vitest
+# names the test ("FAIL  src/a.test.js > suite > test") or, for a file that
+# failed to load, repeats the file in brackets.
+_JEST_FILE = re.compile(r"^FAIL (?P<path>\S+)\s*$")
+_VITEST_HEADER = re.compile(r"^\s*FAIL\s+(?P<path>\S+?)(?: > (?P<name>.+?)| \[ .* \])\s*$")
+_VITEST_LOCATION = re.compile(r"^\s*❯ (?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+)")
+_VITEST_END = re.compile(r"^\s*(?:⎯|Test Files\b)")
+
+
+def parse_js_test_text(lines: Sequence[str], root: Path) -> list[Finding]:
+    """jest's and vitest's default output, for commands whose report cannot
+    be asked for (a package script that does more than run the tests):
+    jest's ``● suite › test`` blocks and vitest's ``FAIL file > test``
+    blocks, each placed on the frame it shows."""
+    plain = [_ANSI.sub("", line) for line in lines]
+    findings = []
+    jest_file: str | None = None
+    index = 0
+    while index < len(plain):
+        line = plain[index]
+        index += 1
+        file_line = _JEST_FILE.match(line)
+        if file_line is not None:
+            jest_file = _absolute(file_line["path"], root)
+            continue
+        jest = _JEST_HEADER.match(line)
+        vitest = _VITEST_HEADER.match(line) if jest is None else None
+        if jest is None and vitest is None:
+            continue
+        end = _JEST_END if jest is not None else _VITEST_END
+        block: list[str] = []
+        while index < len(plain) and not end.match(plain[index]) and not _JEST_HEADER.match(plain[index]) and not _VITEST_HEADER.match(plain[index]):
+            block.append(plain[index])
+            index += 1
+        if jest is not None:
+            name, tool = jest["name"].replace(" › ", " "), "jest"
+            if name == "Test suite failed to run":
+                name = ""
+            where = _js_frame("\n".join(block), root, jest_file) or ((jest_file, 1, 0) if jest_file else None)
+            if where is None:
+                continue
+        else:
+            assert vitest is not None
+            test_file = _absolute(vitest["path"], root)
+            name, tool = (vitest["name"] or "").replace(" > ", " "), "vitest"
+            found = next((m for b in block if (m := _VITEST_LOCATION.match(b))), None)
+            where = (_absolute(found["path"], root), int(found["line"]), int(found["col"])) if found else (test_file, 1, 0)
+        message = _first_line("\n".join(b for b in block if not _VITEST_LOCATION.match(b)))
+        label = f"{name} failed" if name else "test file failed to run"
+        findings.append(Finding(where[0], where[1], f"{label}: {message}", tool, column=where[2], severity="error"))
+    return findings

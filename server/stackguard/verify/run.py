@@ -128,7 +128,7 @@ async def run_step(
 
     report_dir = Path(tempfile.mkdtemp(prefix="stackguard-verify-"))
     try:
-        plan = plan_report(resolved.argv, report_dir, step.name)
+        plan = plan_report(resolved.argv, report_dir, step.name, root=planned.root)
         result.argv = list(plan.argv)
 
         def forward(line: str) -> None:

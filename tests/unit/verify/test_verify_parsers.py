@@ -14,6 +14,8 @@ from stackguard.verify.parsers import (
     parse_eslint_json,
     parse_go_test_json,
     parse_go_vet,
+    parse_jest_json,
+    parse_js_test_text,
     parse_junit_xml,
     parse_mypy,
     parse_ruff_json,
@@ -389,3 +391,98 @@ def test_a_reader_that_breaks_does_not_break_the_step(tmp_path: Path):
     plan = plan_report(["pytest"], tmp_path)
     plan.report_path = tmp_path / "missing.xml"
     assert plan.read(tmp_path, ["whatever"]) == []
+
+
+# -- jest / vitest -------------------------------------------------------------------------
+
+
+def _package(root: Path, scripts: dict[str, str]) -> Path:
+    (root / "package.json").write_text(json.dumps({"name": "p", "scripts": scripts}))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("argv", "tool", "tail"),
+    [
+        (["npm", "test"], "vitest", ["--", "--reporter=default", "--reporter=json"]),
+        (["npm", "t"], "vitest", ["--", "--reporter=default", "--reporter=json"]),
+        (["npm", "run", "unit"], "jest", ["--", "--json"]),
+        (["pnpm", "unit"], "jest", ["--json"]),  # pnpm and yarn pass arguments on without `--`
+        (["yarn", "run", "test"], "vitest", ["--reporter=default", "--reporter=json"]),
+        (["bun", "run", "unit"], "jest", ["--json"]),
+    ],
+)
+def test_package_scripts_that_run_one_runner_get_its_report(tmp_path: Path, argv, tool, tail):
+    root = _package(tmp_path, {"test": "vitest run --coverage", "unit": "jest --ci"})
+    plan = plan_report(argv, tmp_path / "reports", root=root)
+    assert plan.tool == tool
+    assert plan.argv[: len(argv)] == argv
+    assert plan.argv[len(argv) : len(argv) + len(tail)] == tail
+    assert plan.report_path == tmp_path / "reports" / f"{tool}.json"
+
+
+@pytest.mark.parametrize(
+    ("argv", "scripts"),
+    [
+        (["npm", "test"], {"test": "vitest run && eslint ."}),  # appended flags would reach eslint
+        (["npm", "test"], {"test": "cross-env CI=1 jest"}),  # not the runner itself
+        (["npm", "test"], {"test": "jest --json"}),  # chose its own report
+        (["npm", "test", "--", "-t", "adds"], {"test": "jest"}),  # the user's own arguments
+        (["npm", "run", "lint"], {"lint": "eslint ."}),
+        (["npm", "unit"], {"unit": "jest"}),  # `npm unit` is not a script run
+        (["npm", "test"], {}),
+    ],
+)
+def test_other_scripts_are_read_from_their_output(tmp_path: Path, argv, scripts):
+    root = _package(tmp_path, scripts)
+    plan = plan_report(argv, tmp_path / "reports", root=root)
+    assert plan.argv == argv and plan.report_path is None
+    assert len(plan.readers) == 2  # TAP and jest/vitest text
+
+
+def test_direct_runner_commands(tmp_path: Path):
+    jest = plan_report(["npx", "jest", "src"], tmp_path)
+    assert jest.argv == ["npx", "jest", "src", "--json", f"--outputFile={tmp_path / 'jest.json'}", "--testLocationInResults"]
+    vitest = plan_report(["vitest", "run"], tmp_path)
+    assert vitest.argv == ["vitest", "run", "--reporter=default", "--reporter=json", f"--outputFile.json={tmp_path / 'vitest.json'}"]
+    chosen = plan_report(["vitest", "run", "--reporter=verbose"], tmp_path)
+    assert chosen.argv == ["vitest", "run", "--reporter=verbose"] and chosen.report_path is None
+
+
+JEST_REPORT = {
+    "testResults": [
+        {
+            "name": "/p/src/a.test.js",
+            "status": "failed",
+            "message": "",
+            "assertionResults": [
+                {"status": "passed", "fullName": "a works", "failureMessages": []},
+                {
+                    "status": "failed",
+                    "fullName": "a breaks",
+                    "location": {"line": 3, "column": 1},
+                    "failureMessages": ["Error: expect(received).toBe(expected)\n\nExpected: 2\nReceived: 3\n    at Object.toBe (/p/src/a.test.js:4:15)\n    at run (/p/node_modules/jest-circus/x.js:1:1)"],
+                },
+                {"status": "failed", "fullName": "a times out", "location": {"line": 8, "column": 3}, "failureMessages": ["thrown: Exceeded timeout"]},
+            ],
+        },
+        {"name": "/p/src/b.test.js", "status": "failed", "message": "  ● Test suite failed to run\n\n    SyntaxError: Unexpected token (2:5)", "assertionResults": []},
+        "not a suite",
+    ]
+}
+
+
+def test_jest_json_report():
+    found = parse_jest_json(json.dumps(JEST_REPORT), Path("/p"))
+    assert [(f.path, f.line, f.column, f.message) for f in found] == [
+        ("/p/src/a.test.js", 4, 15, "a breaks failed: Error: expect(received).toBe(expected) (Expected: 2; Received: 3)"),
+        ("/p/src/a.test.js", 8, 3, "a times out failed: thrown: Exceeded timeout"),  # no frame: the test's location
+        ("/p/src/b.test.js", 1, 0, "test file failed to run: SyntaxError: Unexpected token (2:5)"),
+    ]
+    assert parse_jest_json("{not json", Path("/p")) == []
+    assert parse_jest_json("", Path("/p")) == []
+
+
+def test_js_test_text_ignores_other_output():
+    lines = ["> p@1.0.0 test", "> node build.js", "FAIL is a word here too", "● not indented right?", "all good"]
+    assert parse_js_test_text(lines, Path("/p")) == []
