@@ -20,6 +20,7 @@ import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..config import Settings
@@ -353,13 +354,12 @@ class Engine:
                 extend(children)
 
 
-def _concrete_types(node_type: type[ast.AST]) -> list[type[ast.AST]]:
+@cache
+def _concrete_types(node_type: type[ast.AST]) -> tuple[type[ast.AST], ...]:
     """``ast.expr`` → every concrete expression class, so rules can ask for
-    abstract bases while dispatch stays a dict lookup on ``type(node)``."""
-    subclasses = node_type.__subclasses__()
-    if not subclasses:
-        return [node_type]
+    abstract bases while dispatch stays a dict lookup on ``type(node)``.
+    (Cached: asked for every rule of every file checked.)"""
     found = [node_type]
-    for sub in subclasses:
+    for sub in node_type.__subclasses__():
         found.extend(_concrete_types(sub))
-    return found
+    return tuple(found)
