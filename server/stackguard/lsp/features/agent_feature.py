@@ -44,6 +44,7 @@ The API key never leaves the server process except in the API call itself.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import uuid
@@ -211,8 +212,13 @@ class AgentFeature(Feature):
         analyzer = self._analyzer(uri)
         path = uri_to_path(uri)
         relative = (analyzer.relative(str(path)) if analyzer is not None and path is not None else None) or ""
-        layer = analyzer.index.layer_of(relative) if analyzer is not None else None
         summary = analyzer.index.summaries.get(relative) if analyzer is not None else None
+        if summary is None and analyzer is not None and relative:
+            # The index does not hold this document yet (a new stack profile
+            # replaced the analyzer and its index is being built): its layer
+            # and handlers come from its own text.
+            summary = _summary_of(analyzer, relative, text)
+        layer = summary.layer if summary is not None else None
         line = params.range.start.line + 1
         range_json = {
             "start": {"line": params.range.start.line, "character": params.range.start.character},
@@ -587,6 +593,20 @@ class AgentFeature(Feature):
     async def shutdown(self) -> None:
         for task in list(self._running):
             task.cancel()
+
+
+def _summary_of(analyzer: ProjectAnalyzer, relative: str, text: str) -> Any:
+    """The document's summary, as the index would store it; None when the
+    text does not parse (mid-typing)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    try:
+        return analyzer.index.analyze(relative, tree)
+    except Exception as exc:  # noqa: BLE001  # a summary bug must not cost the other actions
+        logger.debug("cannot summarise %s: %r", relative, exc)
+        return None
 
 
 def _lines(text: str) -> list[str]:

@@ -611,7 +611,8 @@ class RulesFeature(Feature):
                 source = parse_source(str(path), relative, text)
                 if source.tree is None:
                     return []
-                layer = analyzer.index.layer_of(relative) or "other"
+                # From the document itself while the index is being built.
+                layer = analyzer.index.layer_of(relative) or analyzer.index.analyze(relative, source.tree).layer
                 return analyzer.engine.check(source, layer, profile=analyzer.profile, index=analyzer.index).findings
 
             new_text, _ = fix_all(original, check, project_root=str(analyzer.root))
