@@ -9,29 +9,18 @@ machine that wrote it, and ``npm ci`` then refuses it as out of sync."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from npm_projects import install_fixture
 from stackguard.stack import VerifyStep
 from stackguard.verify import PlannedStep, project_environment, run_step
-
-WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
 
 
 @pytest.fixture(scope="module")
 def js_project(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("js") / "verify_js_runners"
-    shutil.copytree(WORKSPACES / "verify_js_runners", folder)
-    npm = shutil.which("npm")
-    assert npm is not None, "npm is needed for the jest/vitest fixture project"
-    install = subprocess.run(
-        [npm, "install", "--no-save", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    return folder
+    return install_fixture(tmp_path_factory.mktemp("js"), "verify_js_runners", "install", "--no-save")
 
 
 async def run(root: Path, cmd: str):
@@ -55,6 +44,17 @@ def broken(js_project: Path):
 LINES = {"jest": 9, "vitest": 10}
 
 
+def assert_the_wrong_expectation(findings: list, root: Path, tool: str, *, from_report: bool) -> None:
+    """One finding, on the broken assertion, saying what was expected.
+    (jest's report keeps the error's class; its printed output does not.)"""
+    [finding] = findings
+    assert (finding.path, finding.line, finding.column, finding.tool) == (str(root / tool / "sum.test.js"), LINES[tool], 23, tool)
+    assert finding.message == {
+        "jest": f"sum adds two failed: {'Error: ' if from_report else ''}expect(received).toBe(expected) // Object.is equality (Expected: 5; Received: 4)",
+        "vitest": "sum adds two failed: AssertionError: expected 4 to be 5 // Object.is equality",
+    }[tool]
+
+
 @pytest.mark.parametrize(
     ("cmd", "tool"),
     [
@@ -72,12 +72,7 @@ async def test_runners_pass_then_report_the_failing_assertion(js_project: Path, 
     request.getfixturevalue("broken")
     failing = await run(js_project, cmd)
     assert failing.status == "failed"
-    [finding] = failing.findings
-    assert (finding.path, finding.line, finding.column, finding.tool) == (str(js_project / tool / "sum.test.js"), LINES[tool], 23, tool)
-    assert finding.message == {
-        "jest": "sum adds two failed: Error: expect(received).toBe(expected) // Object.is equality (Expected: 5; Received: 4)",
-        "vitest": "sum adds two failed: AssertionError: expected 4 to be 5 // Object.is equality",
-    }[tool]
+    assert_the_wrong_expectation(failing.findings, js_project, tool, from_report=True)
     report = next(arg for arg in failing.argv if arg.startswith("--outputFile"))
     assert not Path(report.split("=", 1)[1]).exists()  # the report's temporary folder is gone
 
@@ -90,12 +85,7 @@ async def test_a_script_of_several_commands_is_read_from_its_output(broken: Path
     result = await run(broken, f"npm run {script}")
     assert result.status == "failed"
     assert result.argv[-2:] == ["run", script]
-    [finding] = result.findings
-    assert (finding.path, finding.line, finding.column, finding.tool) == (str(broken / tool / "sum.test.js"), LINES[tool], 23, tool)
-    assert finding.message == {
-        "jest": "sum adds two failed: expect(received).toBe(expected) // Object.is equality (Expected: 5; Received: 4)",
-        "vitest": "sum adds two failed: AssertionError: expected 4 to be 5 // Object.is equality",
-    }[tool]
+    assert_the_wrong_expectation(result.findings, broken, tool, from_report=False)
 
 
 async def test_a_test_file_that_cannot_load(js_project: Path):

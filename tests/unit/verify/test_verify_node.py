@@ -5,29 +5,18 @@ purpose. npm must be reachable: a failed install fails the test."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from npm_projects import install_fixture
 from stackguard.cli import main
 from stackguard.stack import detect_root
 from stackguard.verify import run_verify, select_steps
 
-WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
-
 
 @pytest.fixture(scope="module")
 def node_project(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("node") / "verify_node"
-    shutil.copytree(WORKSPACES / "verify_node", folder)
-    npm = shutil.which("npm")
-    assert npm is not None, "npm is needed for the Node fixture project"
-    install = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    return folder
+    return install_fixture(tmp_path_factory.mktemp("node"), "verify_node", "ci")
 
 
 async def test_node_project_passes_then_fails_with_findings(node_project: Path):
