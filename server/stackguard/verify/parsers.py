@@ -13,8 +13,8 @@ its results machine-readable:
 - go test: ``-json`` (go vet output is read as it is)
 - jest: ``--json --outputFile <tmp> --testLocationInResults``
 - vitest: ``--reporter=default --reporter=json --outputFile.json=<tmp>``
-- ``npm test`` (pnpm, yarn, bun): when the package's ``test`` script is one
-  plain ``jest`` or ``vitest`` command, the same flags after the script;
+- ``npm test`` / ``npm run <script>`` (pnpm, yarn, bun): when the script
+  is one plain ``jest`` or ``vitest`` command, the same flags after it;
   otherwise the output is read for jest's and vitest's failure blocks and
   for TAP (node:test)
 
