@@ -226,19 +226,18 @@ class TableState:
         return next((index for index in self.indexes if index.columns == columns), None)
 
     def is_unique_on(self, columns: tuple[str, ...]) -> bool:
-        """A unique constraint or unique index on exactly these columns."""
+        """Unique on exactly these columns: a unique constraint or index, or
+        for one column its own ``unique=True`` or being the primary key."""
         if len(columns) == 1:
-            return self.is_unique(columns[0])
-        return any(u.columns == columns for u in self.uniques) or any(i.unique and i.columns == columns for i in self.indexes)
+            column_def = self.columns.get(columns[0])
+            if column_def is not None and (column_def.unique or column_def.primary_key and self.primary_key == columns):
+                return True
+        if any(u.columns == columns for u in self.uniques):
+            return True
+        return any(i.unique and i.columns == columns for i in self.indexes)
 
     def is_unique(self, column: str) -> bool:
-        target = (column,)
-        column_def = self.columns.get(column)
-        if column_def is not None and (column_def.unique or column_def.primary_key and self.primary_key == target):
-            return True
-        if any(u.columns == target for u in self.uniques):
-            return True
-        return any(i.unique and i.columns == target for i in self.indexes)
+        return self.is_unique_on((column,))
 
     def foreign_key_of(self, column: str) -> ForeignKeyDef | str | None:
         column_def = self.columns.get(column)
