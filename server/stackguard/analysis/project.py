@@ -11,6 +11,7 @@ file declares) changed, not on every keystroke.
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,6 +111,13 @@ class ProjectAnalyzer:
             built._rebuild_module_map()
             self.index = built
             self.indexed = True
+
+    def summary_of(self, relative: str, tree: ast.Module) -> ModuleSummary:
+        """The index's summary of a file, or, while the index does not hold
+        it yet (a cold build after a new stack profile), the summary of
+        ``tree`` as the index would store it (not stored)."""
+        summary = self.index.summaries.get(relative)
+        return summary if summary is not None else self.index.analyze(relative, tree)
 
     def analyze(self, path: str, text: str, *, incremental: bool = True) -> DocumentAnalysis:
         """Analyse one version of a document. With ``incremental`` (an open

@@ -212,12 +212,8 @@ class AgentFeature(Feature):
         analyzer = self._analyzer(uri)
         path = uri_to_path(uri)
         relative = (analyzer.relative(str(path)) if analyzer is not None and path is not None else None) or ""
-        summary = analyzer.index.summaries.get(relative) if analyzer is not None else None
-        if summary is None and analyzer is not None and relative:
-            # The index does not hold this document yet (a new stack profile
-            # replaced the analyzer and its index is being built): its layer
-            # and handlers come from its own text.
-            summary = _summary_of(analyzer, relative, text)
+        # From the document's own text while the index does not hold it.
+        summary = _summary_of(analyzer, relative, text) if analyzer is not None and relative else None
         layer = summary.layer if summary is not None else None
         line = params.range.start.line + 1
         range_json = {
@@ -596,14 +592,17 @@ class AgentFeature(Feature):
 
 
 def _summary_of(analyzer: ProjectAnalyzer, relative: str, text: str) -> Any:
-    """The document's summary, as the index would store it; None when the
-    text does not parse (mid-typing)."""
+    """The document's summary (``ProjectAnalyzer.summary_of``); None when
+    the index does not hold it and the text does not parse (mid-typing)."""
+    summary = analyzer.index.summaries.get(relative)
+    if summary is not None:
+        return summary  # no parse on every code action request
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     try:
-        return analyzer.index.analyze(relative, tree)
+        return analyzer.summary_of(relative, tree)
     except Exception as exc:  # noqa: BLE001  # a summary bug must not cost the other actions
         logger.debug("cannot summarise %s: %r", relative, exc)
         return None

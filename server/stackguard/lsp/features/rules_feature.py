@@ -611,8 +611,7 @@ class RulesFeature(Feature):
                 source = parse_source(str(path), relative, text)
                 if source.tree is None:
                     return []
-                # From the document itself while the index is being built.
-                layer = analyzer.index.layer_of(relative) or analyzer.index.analyze(relative, source.tree).layer
+                layer = analyzer.summary_of(relative, source.tree).layer
                 return analyzer.engine.check(source, layer, profile=analyzer.profile, index=analyzer.index).findings
 
             new_text, _ = fix_all(original, check, project_root=str(analyzer.root))
